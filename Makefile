@@ -1,0 +1,66 @@
+# ArtifactNet companion. Two commands do everything on a fresh Linux machine:
+#   make reproduce   build ArtifactBench-mini, train, evaluate, regenerate every figure and table
+#   make test        the test suite (unit tests + every notebook in the smoke profile)
+# Both create or reuse the virtualenv .venv and install what they need, Debian packages included.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_VERSION ?= 2.13.0
+# Debian packages: the real-music sources of ArtifactBench-mini and the MIDI renderer.
+DEB_PACKAGES := fluidsynth fluid-soundfont-gm wesnoth-1.16-music warzone2100-music \
+	singularity-music nexuiz-music planetblupi-music-ogg
+# smoke | laptop | paper; `make reproduce` picks paper on a CUDA machine, laptop otherwise.
+PROFILE ?= auto
+SEED ?= 0
+
+.PHONY: all reproduce test lint sysdeps venv notebooks sync-notebooks bench clean help
+
+help:
+	@echo "make reproduce  - build the benchmark, train, evaluate, regenerate figures/ (PROFILE=$(PROFILE))"
+	@echo "make test       - lint + unit tests + all notebooks in the smoke profile"
+	@echo "make notebooks  - run the notebooks only (PROFILE=...)"
+	@echo "make sync-notebooks - regenerate notebooks/*.ipynb from the jupytext .py sources"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch is pinned here (a CPU wheel); an unpinned torch pulls a multi-GB CUDA build.
+	$(PY) -m pip install --quiet -e ".[all]" "torch==$(TORCH_VERSION)"
+	touch $@
+
+venv: $(VENV)/.installed
+
+sysdeps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "NOTE: Debian packages missing:$$missing"; \
+		echo "  install them with: sudo apt-get install$$missing"; \
+		echo "  (without root, the benchmark builder unpacks them into its cache with apt-get download)"; \
+	fi
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+test: venv sysdeps lint
+	$(PY) -m pytest -q
+
+bench: venv sysdeps
+	$(PY) -m artifactnet_core.cli bench build --profile $(PROFILE)
+
+notebooks: venv sysdeps
+	$(PY) -m artifactnet_core.notebooks run --profile $(PROFILE) --seed $(SEED)
+
+reproduce: notebooks
+
+sync-notebooks: venv
+	$(PY) -m artifactnet_core.notebooks sync
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,107 @@
+"""The forensic featurizer: residual -> HPSS -> seven mel-dB channels.
+
+Given the input magnitude ``|X|`` and the UNet residual ``R``, the residual is split into a
+harmonic part ``H`` (steady partials, e.g. the spectral peaks an up-sampling decoder leaves at
+fixed frequencies) and a percussive part ``P`` (broadband, short events). All three go to a
+128-band mel scale in dB against one reference, and the residual's time derivatives are added:
+
+====  =================  ==============================================================
+ ch    name               why
+====  =================  ==============================================================
+ 0     ``mel_R``          the residual itself
+ 1     ``mel_H``          its time-stable part (tonal artifacts, periodic peaks)
+ 2     ``mel_P``          its transient part (broadband decoder noise, clicks)
+ 3     ``delta_R``        how the residual changes from frame to frame
+ 4     ``delta2_R``       its acceleration
+ 5     ``H_minus_P``      where the residual is tonal rather than noisy (dB ratio H/P)
+ 6     ``abs_delta_R``    the size of frame-to-frame change, regardless of sign
+====  =================  ==============================================================
+
+The dB reference is the loudest mel bin of the *input* ``|X|`` in the chunk, shared by R, H and
+P: the residual keeps its level relative to the music (the paper shares one reference across R,
+H and P; taking it from the input is our choice, see DESIGN.md).
+
+Taught in notebook ``01_residual_physics``; ablated in ``07_ablations_controls``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .spectral import (
+    HPSS_KERNEL,
+    N_FFT,
+    N_MELS,
+    TOP_DB,
+    delta,
+    hpss,
+    mel_filterbank,
+    mel_power,
+    power_to_db,
+)
+
+#: Channel names of the full feature set, in order.
+CHANNEL_NAMES = ("mel_R", "mel_H", "mel_P", "delta_R", "delta2_R", "H_minus_P", "abs_delta_R")
+#: Feature sets: the paper's seven HPSS channels, or the residual alone (ablation).
+FEATURE_SETS = {
+    "hpss7": CHANNEL_NAMES,
+    "residual3": ("mel_R", "delta_R", "delta2_R"),
+    "residual1": ("mel_R",),
+}
+
+
+class ForensicFeaturizer(nn.Module):
+    """Turn ``(|X|, R)`` into forensic feature maps ``(batch, channels, n_mels, frames)``.
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate in Hz.
+    n_fft : int
+        FFT size of the magnitudes (``1 + n_fft // 2`` bins).
+    n_mels : int
+        Mel bands (paper: 128).
+    top_db : float
+        Dynamic range kept below the reference, in dB (paper: 80).
+    hpss_kernel : int
+        HPSS median-filter length in frames and bins (paper: 31).
+    feature_set : str
+        A key of :data:`FEATURE_SETS`.
+    """
+
+    def __init__(self, *, sr: int = 44_100, n_fft: int = N_FFT, n_mels: int = N_MELS,
+                 top_db: float = TOP_DB, hpss_kernel: int = HPSS_KERNEL,
+                 feature_set: str = "hpss7"):
+        super().__init__()
+        if feature_set not in FEATURE_SETS:
+            raise ValueError(f"unknown feature_set {feature_set!r}; one of {list(FEATURE_SETS)}")
+        self.top_db = top_db
+        self.hpss_kernel = hpss_kernel
+        self.channels = FEATURE_SETS[feature_set]
+        # Derived from the config, so not stored in checkpoints.
+        self.register_buffer("filterbank", mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels),
+                             persistent=False)
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channels)
+
+    def forward(self, mag: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        mel_x = mel_power(mag, self.filterbank)
+        ref = mel_x.amax(dim=(-2, -1), keepdim=True)
+
+        def to_db(m: torch.Tensor) -> torch.Tensor:
+            return power_to_db(mel_power(m, self.filterbank), ref=ref, top_db=self.top_db)
+
+        maps: dict[str, torch.Tensor] = {"mel_R": to_db(residual)}
+        if "mel_H" in self.channels:
+            harmonic, percussive = hpss(residual, kernel_size=self.hpss_kernel)
+            maps["mel_H"] = to_db(harmonic)
+            maps["mel_P"] = to_db(percussive)
+            maps["H_minus_P"] = maps["mel_H"] - maps["mel_P"]
+        if "delta_R" in self.channels:
+            maps["delta_R"] = delta(maps["mel_R"])
+            maps["delta2_R"] = delta(maps["mel_R"], order=2)
+            maps["abs_delta_R"] = maps["delta_R"].abs()
+        return torch.stack([maps[name] for name in self.channels], dim=1)

@@ -1,0 +1,36 @@
+"""Where things live: package data, the cache, and the figures folder.
+
+Paths are resolved from the package or from environment variables, never from the working
+directory, so notebooks, tests and the CLI agree wherever they are started from.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The repository checkout holding this package (for an editable install).
+REPO_DIR = PACKAGE_DIR.parent
+WEIGHTS_DIR = PACKAGE_DIR / "weights"
+
+
+def cache_dir() -> Path:
+    """Return the cache root, ``$ARTIFACTNET_CACHE`` or ``~/.cache/artifactnet`` (created)."""
+    env = os.environ.get("ARTIFACTNET_CACHE")
+    if env:
+        root = Path(env).expanduser()
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        root = (Path(xdg) if xdg else Path.home() / ".cache") / "artifactnet"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def figures_dir() -> Path:
+    """Return the folder figures and tables are written to, ``$ARTIFACTNET_FIGURES`` or
+    ``figures/`` of the repository (created)."""
+    env = os.environ.get("ARTIFACTNET_FIGURES")
+    root = Path(env).expanduser() if env else REPO_DIR / "figures"
+    root.mkdir(parents=True, exist_ok=True)
+    return root

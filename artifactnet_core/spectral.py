@@ -1,0 +1,285 @@
+"""Spectral operations in plain torch: STFT/iSTFT, mel filterbank, dB, deltas and HPSS.
+
+Everything works on batched tensors (leading dimensions are kept) on any device, so the same code
+runs in the featurizer on a GPU and in a notebook on a laptop. librosa is the reference the tests
+compare against (``tests/test_spectral.py``); where librosa makes a choice (Slaney mel scale,
+reflect-padded median filters, split-zero soft masks) this module makes the same one.
+
+Taught in notebook ``01_residual_physics``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+#: Paper parameters: 2048-point FFT, hop 512, Hann window, centred frames.
+N_FFT = 2048
+HOP_LENGTH = 512
+N_MELS = 128
+TOP_DB = 80.0
+HPSS_KERNEL = 31
+
+
+def stft(audio: torch.Tensor, *, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,
+         center: bool = True, pad_mode: str = "reflect") -> torch.Tensor:
+    """Short-time Fourier transform with a periodic Hann window.
+
+    Parameters
+    ----------
+    audio : torch.Tensor
+        Signal of shape ``(..., samples)``.
+    n_fft : int
+        FFT size and window length in samples.
+    hop_length : int
+        Hop between frames in samples.
+    center : bool
+        Pad ``n_fft // 2`` samples on both sides so frame ``t`` is centred at ``t * hop_length``.
+    pad_mode : str
+        Padding mode when centring (``"reflect"`` as librosa).
+
+    Returns
+    -------
+    torch.Tensor
+        Complex spectrogram ``(..., 1 + n_fft // 2, frames)``.
+    """
+    shape = audio.shape
+    flat = audio.reshape(-1, shape[-1])
+    window = torch.hann_window(n_fft, periodic=True, device=audio.device, dtype=audio.dtype)
+    spec = torch.stft(flat, n_fft=n_fft, hop_length=hop_length, window=window, center=center,
+                      pad_mode=pad_mode, return_complex=True)
+    return spec.reshape(*shape[:-1], *spec.shape[-2:])
+
+
+def istft(spec: torch.Tensor, *, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,
+          length: int | None = None, center: bool = True) -> torch.Tensor:
+    """Inverse of :func:`stft` (overlap-add with the same Hann window).
+
+    Parameters
+    ----------
+    spec : torch.Tensor
+        Complex spectrogram ``(..., 1 + n_fft // 2, frames)``.
+    n_fft, hop_length, center
+        As used for the forward transform.
+    length : int, optional
+        Output length in samples (trims or zero-pads the end).
+
+    Returns
+    -------
+    torch.Tensor
+        Real signal ``(..., samples)``.
+    """
+    shape = spec.shape
+    flat = spec.reshape(-1, *shape[-2:])
+    real_dtype = spec.real.dtype if spec.is_complex() else spec.dtype
+    window = torch.hann_window(n_fft, periodic=True, device=spec.device, dtype=real_dtype)
+    audio = torch.istft(flat, n_fft=n_fft, hop_length=hop_length, window=window, center=center,
+                        length=length)
+    return audio.reshape(*shape[:-2], audio.shape[-1])
+
+
+def magnitude(audio: torch.Tensor, *, n_fft: int = N_FFT,
+              hop_length: int = HOP_LENGTH) -> torch.Tensor:
+    """Magnitude spectrogram ``|STFT(audio)|``, shape ``(..., 1 + n_fft // 2, frames)``."""
+    return stft(audio, n_fft=n_fft, hop_length=hop_length).abs()
+
+
+def _hz_to_mel(freq: np.ndarray) -> np.ndarray:
+    # Slaney's auditory-toolbox scale: linear below 1 kHz, logarithmic above (librosa's default).
+    f_sp = 200.0 / 3
+    mels = freq / f_sp
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = math.log(6.4) / 27.0
+    log_region = freq >= min_log_hz
+    mels = np.where(log_region, min_log_mel + np.log(np.maximum(freq, 1e-10) / min_log_hz)
+                    / logstep, mels)
+    return mels
+
+
+def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    f_sp = 200.0 / 3
+    freqs = f_sp * mels
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = math.log(6.4) / 27.0
+    return np.where(mels >= min_log_mel, min_log_hz * np.exp(logstep * (mels - min_log_mel)),
+                    freqs)
+
+
+def mel_filterbank(*, sr: int = 44_100, n_fft: int = N_FFT, n_mels: int = N_MELS,
+                   fmin: float = 0.0, fmax: float | None = None,
+                   device: torch.device | str | None = None,
+                   dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Triangular mel filterbank on the Slaney scale with Slaney (area) normalisation.
+
+    Identical to ``librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)``.
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate in Hz.
+    n_fft : int
+        FFT size; the filterbank has ``1 + n_fft // 2`` inputs.
+    n_mels : int
+        Number of mel bands.
+    fmin, fmax : float
+        Lowest and highest frequency in Hz (``fmax`` defaults to ``sr / 2``).
+
+    Returns
+    -------
+    torch.Tensor
+        Weights ``(n_mels, 1 + n_fft // 2)``.
+    """
+    fmax = sr / 2 if fmax is None else fmax
+    fft_freqs = np.linspace(0, sr / 2, 1 + n_fft // 2)
+    mel_pts = _mel_to_hz(np.linspace(_hz_to_mel(np.array(fmin)), _hz_to_mel(np.array(fmax)),
+                                     n_mels + 2))
+    fdiff = np.diff(mel_pts)
+    ramps = mel_pts[:, None] - fft_freqs[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_pts[2:n_mels + 2] - mel_pts[:n_mels]))[:, None]
+    return torch.as_tensor(weights, dtype=dtype, device=device)
+
+
+def mel_power(mag: torch.Tensor, filterbank: torch.Tensor) -> torch.Tensor:
+    """Mel power spectrogram: ``filterbank @ |X|**2``, shape ``(..., n_mels, frames)``."""
+    return torch.matmul(filterbank, mag.square())
+
+
+def power_to_db(power: torch.Tensor, *, ref: torch.Tensor | float = 1.0, amin: float = 1e-10,
+                top_db: float | None = TOP_DB) -> torch.Tensor:
+    """Convert power to decibels relative to ``ref``, floored ``top_db`` below the reference.
+
+    With ``ref`` equal to the maximum of ``power`` this matches
+    ``librosa.power_to_db(power, ref=np.max, top_db=top_db)``. Passing one ``ref`` for several
+    spectrograms (broadcast over their leading dimensions) puts them on one scale with one floor,
+    which is how the forensic features keep R, H and P comparable.
+
+    Parameters
+    ----------
+    power : torch.Tensor
+        Non-negative power values.
+    ref : torch.Tensor or float
+        Reference power (0 dB); a tensor broadcast against ``power``.
+    amin : float
+        Smallest power considered, avoids ``log(0)``.
+    top_db : float or None
+        Floor at ``10 log10(ref) - top_db``; ``None`` disables it.
+    """
+    ref_t = torch.as_tensor(ref, dtype=power.dtype, device=power.device)
+    ref_db = 10.0 * torch.log10(ref_t.clamp_min(amin))
+    db = 10.0 * torch.log10(power.clamp_min(amin)) - ref_db
+    if top_db is not None:
+        db = db.clamp_min(-top_db)
+    return db
+
+
+def _symmetric_index(length: int, pad: int, device: torch.device) -> torch.Tensor:
+    # Indices of a half-sample symmetric extension (scipy.ndimage mode "reflect": d c b a|a b c d),
+    # valid for any pad, even one longer than the signal.
+    idx = torch.arange(-pad, length + pad, device=device) % (2 * length)
+    return torch.where(idx >= length, 2 * length - 1 - idx, idx)
+
+
+def median_filter(x: torch.Tensor, *, kernel_size: int, dim: int) -> torch.Tensor:
+    """Running median of odd length ``kernel_size`` along one dimension.
+
+    Edges are extended symmetrically, as ``scipy.ndimage.median_filter(mode="reflect")``.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Input of any shape.
+    kernel_size : int
+        Odd window length in samples (bins or frames).
+    dim : int
+        Dimension to filter along.
+    """
+    if kernel_size % 2 != 1:
+        raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+    dim = dim % x.ndim
+    pad = kernel_size // 2
+    padded = x.index_select(dim, _symmetric_index(x.shape[dim], pad, x.device))
+    windows = padded.unfold(dim, kernel_size, 1)
+    return windows.median(dim=-1).values
+
+
+def softmask(x: torch.Tensor, x_ref: torch.Tensor, *, power: float = 2.0) -> torch.Tensor:
+    """Soft mask ``x**p / (x**p + x_ref**p)``, computed scale-free; 0.5 where both vanish.
+
+    Matches ``librosa.util.softmask(x, x_ref, power=power, split_zeros=True)``.
+    """
+    z = torch.maximum(x, x_ref)
+    tiny = torch.finfo(x.dtype).tiny
+    bad = z < tiny
+    z = torch.where(bad, torch.ones_like(z), z)
+    m = (x / z) ** power
+    m_ref = (x_ref / z) ** power
+    mask = m / (m + m_ref).clamp_min(tiny)
+    return torch.where(bad, torch.full_like(mask, 0.5), mask)
+
+
+def hpss(mag: torch.Tensor, *, kernel_size: int = HPSS_KERNEL,
+         power: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Harmonic-percussive separation of a magnitude spectrogram by median filtering.
+
+    A median along time keeps what is steady in time (harmonic partials); a median along
+    frequency keeps what is broadband and short (onsets). Soft masks built from the two medians
+    split the input: ``H = mag * mask_H`` and ``P = mag * mask_P`` with
+    ``mask_H = h**p / (h**p + p**p)``. Same as
+    ``librosa.decompose.hpss(mag, kernel_size=kernel_size, power=power)``.
+
+    Parameters
+    ----------
+    mag : torch.Tensor
+        Non-negative magnitudes ``(..., freq, frames)``.
+    kernel_size : int
+        Median filter length, in frames (harmonic) and bins (percussive); paper: 31.
+    power : float
+        Soft-mask exponent (2: Wiener-like masks, as in the paper).
+
+    Returns
+    -------
+    (harmonic, percussive) : tuple of torch.Tensor
+        Two tensors shaped like ``mag``.
+    """
+    harm = median_filter(mag, kernel_size=kernel_size, dim=-1)
+    perc = median_filter(mag, kernel_size=kernel_size, dim=-2)
+    return mag * softmask(harm, perc, power=power), mag * softmask(perc, harm, power=power)
+
+
+def delta(x: torch.Tensor, *, width: int = 9, order: int = 1) -> torch.Tensor:
+    """Local time derivative along the last dimension, as ``librosa.feature.delta``.
+
+    A least-squares (Savitzky-Golay) polynomial of degree ``order`` is fitted over ``width``
+    frames around each frame and differentiated ``order`` times. Such a derivative is constant
+    over the window, so the first and last ``width // 2`` frames take the value of the nearest
+    full window (librosa's ``mode="interp"``).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Input ``(..., frames)`` with at least ``width`` frames.
+    width : int
+        Odd window length in frames (>= 3).
+    order : int
+        Derivative order (1: delta, 2: delta-delta).
+    """
+    if width < 3 or width % 2 != 1:
+        raise ValueError(f"width must be an odd integer >= 3, got {width}")
+    if x.shape[-1] < width:
+        raise ValueError(f"delta needs at least {width} frames, got {x.shape[-1]}")
+    from scipy.signal import savgol_coeffs
+
+    coeffs = torch.as_tensor(savgol_coeffs(width, order, deriv=order, use="dot").copy(),
+                             dtype=x.dtype, device=x.device)
+    inner = (x.unfold(-1, width, 1) * coeffs).sum(-1)
+    half = width // 2
+    head = inner[..., :1].expand(*inner.shape[:-1], half)
+    tail = inner[..., -1:].expand(*inner.shape[:-1], half)
+    return torch.cat([head, inner, tail], dim=-1)

@@ -1,0 +1,95 @@
+"""Shared fixtures: music-like test signals and a corpus of bad input files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+SR = 44_100
+
+
+def music_like(seconds: float, *, sr: int = SR, seed: int = 0) -> np.ndarray:
+    """A few bars of synthetic music: decaying harmonic notes over a noisy drum pattern.
+
+    Every component is a closed-form function of time below 3.9 kHz, so the same ``seed``
+    rendered at any rate from 8 kHz up is the same music: resampled copies can be compared
+    sample by sample. Broadband enough for one clear cross-correlation peak, with onsets and
+    steady partials for HPSS to separate.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    out = np.zeros_like(t)
+    note_len = 0.5
+    for start in np.arange(0, seconds, note_len):
+        f0 = 110 * 2 ** (rng.integers(0, 24) / 12)
+        tt = t - start
+        ta = np.clip(tt, 0, None)
+        env = np.where(tt >= 0, np.exp(-ta * 4) * (1 - np.exp(-ta * 400)), 0)
+        for h in range(1, 6):
+            if f0 * h < 3900:
+                out += 0.08 / h * np.sin(2 * np.pi * f0 * h * tt + rng.uniform(0, 2 * np.pi)) * env
+    # "Drums": many random partials (a band-limited noise) gated by a beat envelope.
+    noise = np.zeros_like(t)
+    for f, phase in zip(rng.uniform(60, 3900, 48), rng.uniform(0, 2 * np.pi, 48), strict=True):
+        noise += np.sin(2 * np.pi * f * t + phase) / 5
+    out += 0.1 * noise * np.exp(-((t * 2) % 1.0) * 30)
+    return (out / np.abs(out).max() * 0.7).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def music() -> np.ndarray:
+    return music_like(5.0)
+
+
+@pytest.fixture(scope="session")
+def bad_corpus(tmp_path_factory) -> dict[str, Path]:
+    """Files that must each get a clear error (``bad``) or a score (``odd``)."""
+    from artifactnet_core.codecs import encode
+
+    root = tmp_path_factory.mktemp("bad input")
+    x = music_like(10.0, seed=1)
+    files: dict[str, Path] = {}
+
+    def put(name: str, data: bytes) -> None:
+        path = root / name
+        path.write_bytes(data)
+        files[name] = path
+
+    put("empty.wav", b"")
+    mp3 = encode(x, codec="mp3")
+    put("truncated.mp3", mp3[: len(mp3) // 3])
+    put("text renamed.wav", b"this is not audio, just text\n" * 20)
+    put("header only.mp3", mp3[:400])
+    nan = x.copy()
+    nan[1000:1010] = np.nan
+    sf.write(root / "nan.wav", nan, SR, subtype="FLOAT")
+    files["nan.wav"] = root / "nan.wav"
+    inf = x.copy()
+    inf[5] = np.inf
+    sf.write(root / "inf.wav", inf, SR, subtype="FLOAT")
+    files["inf.wav"] = root / "inf.wav"
+    sf.write(root / "zero length.wav", np.zeros(0, np.float32), SR)
+    files["zero length.wav"] = root / "zero length.wav"
+    sf.write(root / "silence.wav", np.zeros(SR * 6, np.float32), SR)
+    files["silence.wav"] = root / "silence.wav"
+    # Readable oddities that must be scored.
+    sf.write(root / "8k.wav", music_like(6.0, sr=8000, seed=2), 8000)
+    files["8k.wav"] = root / "8k.wav"
+    sf.write(root / "192k.flac", music_like(5.0, sr=192_000, seed=3), 192_000, subtype="PCM_24")
+    files["192k.flac"] = root / "192k.flac"
+    six = np.stack([music_like(5.0, seed=10 + c) for c in range(6)], axis=1)
+    sf.write(root / "six channels.wav", six, SR)
+    files["six channels.wav"] = root / "six channels.wav"
+    sub = root / "dossier with spaces" / "ünïcødé"
+    sub.mkdir(parents=True)
+    sf.write(sub / "chanson d'été.flac", x, SR)
+    files["chanson d'été.flac"] = sub / "chanson d'été.flac"
+    return files
+
+
+BAD = ["empty.wav", "truncated.mp3", "text renamed.wav", "header only.mp3", "nan.wav",
+       "inf.wav", "zero length.wav", "silence.wav"]
+ODD = ["8k.wav", "192k.flac", "six channels.wav", "chanson d'été.flac"]
