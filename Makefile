@@ -13,6 +13,9 @@ DEB_PACKAGES := fluidsynth fluid-soundfont-gm wesnoth-1.16-music warzone2100-mus
 # smoke | laptop | paper; `make reproduce` picks paper on a CUDA machine, laptop otherwise.
 PROFILE ?= auto
 SEED ?= 0
+# torch's OpenMP threads must not spin-wait on a machine shared with other processes (see
+# artifactnet_core/__init__.py).
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: all reproduce test lint sysdeps venv notebooks sync-notebooks bench clean help
 

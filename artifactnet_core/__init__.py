@@ -10,4 +10,13 @@ A thin library behind the numbered notebooks in ``notebooks/``:
 - :mod:`artifactnet_core.detect` and :mod:`artifactnet_core.cli`: the ``artifactnet`` command.
 """
 
+import os as _os
+
+# OpenMP threads that spin while waiting make torch 20-100x slower on a machine whose cores are
+# shared with another busy process (Binder, Colab, a laptop running a browser; measured on the
+# 2-core CI machine). Passive waiting costs little when the machine is idle. It must be set
+# before torch starts its thread pool, so it is set here, before any submodule imports torch;
+# a value the user set is kept.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 __version__ = "0.1.0"

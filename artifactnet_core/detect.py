@@ -73,11 +73,13 @@ def _selected_chunks(duration_s: float | None, *, sr: int, chunk_samples: int,
 
 
 class ChunkStream:
-    """Iterate over a file as ``(chunk index, chunk)`` pairs of ``chunk_samples`` mono samples.
+    """Iterate over a file as ``(start sample, chunk)`` pairs of ``chunk_samples`` mono samples.
 
-    The last chunk is zero-padded when it holds at least half a chunk, or when it is the only
-    one. With ``max_chunks`` and a duration in the header, only that many chunks, evenly spread,
-    are yielded (all are decoded). After iterating, ``samples_read`` is the decoded length.
+    Chunks tile the file from its start. A remainder of at least half a chunk becomes one more
+    chunk: the file's *last* ``chunk_samples`` samples, overlapping the one before, so that no
+    chunk is part silence. A file shorter than one chunk gives a single zero-padded chunk. With
+    ``max_chunks`` and a duration in the header, only that many chunks, evenly spread, are
+    yielded (all are decoded). After iterating, ``samples_read`` is the decoded length.
     Iterating raises :class:`~artifactnet_core.audio.AudioError` for unreadable files.
 
     Parameters
@@ -109,10 +111,12 @@ class ChunkStream:
             return selected is None or i in selected
 
         buffer = np.zeros(n, dtype=np.float32)
+        tail = np.zeros(n, dtype=np.float32)  # the last n samples decoded, for the final chunk
         filled = index = 0
         self.samples_read = 0
         for block in iter_audio(self.source, sr=self.sr):
             self.samples_read += block.shape[0]
+            tail = np.concatenate([tail, block[-n:]])[-n:]
             pos = 0
             while pos < block.shape[0]:
                 take = min(n - filled, block.shape[0] - pos)
@@ -122,12 +126,14 @@ class ChunkStream:
                 pos += take
                 if filled == n:
                     if wanted(index):
-                        yield index, buffer.copy()
+                        yield index * n, buffer.copy()
                     index += 1
                     filled = 0
-        if filled and (index == 0 or (filled >= n // 2 and wanted(index))):
+        if filled and index == 0:
             buffer[filled:] = 0.0
-            yield index, buffer.copy()
+            yield 0, buffer.copy()
+        elif filled >= n // 2 and wanted(index):
+            yield self.samples_read - n, tail.copy()
 
 
 def _rms_dbfs(chunk: np.ndarray) -> float:
@@ -173,11 +179,11 @@ def detect_file(path: str | os.PathLike, model: ArtifactNet, *, max_chunks: int 
     stream = ChunkStream(path, sr=cfg.sample_rate, chunk_samples=cfg.chunk_samples,
                          max_chunks=max_chunks)
     try:
-        for index, chunk in stream:
+        for start, chunk in stream:
             if _rms_dbfs(chunk) < SILENCE_DBFS:
                 continue
             batch.append(chunk)
-            batch_starts.append(index * cfg.chunk_seconds)
+            batch_starts.append(start / cfg.sample_rate)
             if len(batch) == batch_size:
                 flush()
         if batch:

@@ -87,21 +87,27 @@ class ForensicFeaturizer(nn.Module):
     def n_channels(self) -> int:
         return len(self.channels)
 
-    def forward(self, mag: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        mel_x = mel_power(mag, self.filterbank)
-        ref = mel_x.amax(dim=(-2, -1), keepdim=True)
+    def base_maps(self, mag: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        """The three maps everything else is derived from: mel-dB of R, H and P.
 
-        def to_db(m: torch.Tensor) -> torch.Tensor:
-            return power_to_db(mel_power(m, self.filterbank), ref=ref, top_db=self.top_db)
+        Returns ``(batch, 3, n_mels, frames)``. These are what the training pipeline caches: the
+        other channels are cheap functions of them (:meth:`channels_from_base`).
+        """
+        ref = mel_power(mag, self.filterbank).amax(dim=(-2, -1), keepdim=True)
+        harmonic, percussive = hpss(residual, kernel_size=self.hpss_kernel)
+        return torch.stack([power_to_db(mel_power(m, self.filterbank), ref=ref,
+                                        top_db=self.top_db)
+                            for m in (residual, harmonic, percussive)], dim=1)
 
-        maps: dict[str, torch.Tensor] = {"mel_R": to_db(residual)}
-        if "mel_H" in self.channels:
-            harmonic, percussive = hpss(residual, kernel_size=self.hpss_kernel)
-            maps["mel_H"] = to_db(harmonic)
-            maps["mel_P"] = to_db(percussive)
-            maps["H_minus_P"] = maps["mel_H"] - maps["mel_P"]
-        if "delta_R" in self.channels:
-            maps["delta_R"] = delta(maps["mel_R"])
-            maps["delta2_R"] = delta(maps["mel_R"], order=2)
-            maps["abs_delta_R"] = maps["delta_R"].abs()
+    def channels_from_base(self, base: torch.Tensor) -> torch.Tensor:
+        """Stack this feature set's channels from base maps ``(batch, 3, n_mels, frames)``."""
+        mel_r, mel_h, mel_p = base.unbind(dim=1)
+        d_r = delta(mel_r)
+        maps = {"mel_R": mel_r, "mel_H": mel_h, "mel_P": mel_p, "delta_R": d_r,
+                "delta2_R": delta(mel_r, order=2), "H_minus_P": mel_h - mel_p,
+                "abs_delta_R": d_r.abs()}
         return torch.stack([maps[name] for name in self.channels], dim=1)
+
+    def forward(self, mag: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        """Feature maps ``(batch, channels, n_mels, frames)`` of magnitudes and residuals."""
+        return self.channels_from_base(self.base_maps(mag, residual))

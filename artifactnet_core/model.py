@@ -107,8 +107,14 @@ class ArtifactNet(nn.Module):
                          hop_length=self.config.hop_length)
 
     def residual(self, mag: torch.Tensor) -> torch.Tensor:
-        """The forensic residual ``R = M * |X|`` (``|X|`` itself when the UNet is ablated)."""
-        return self.unet(mag) if self.unet is not None else mag
+        """The forensic residual ``R = M * |X|`` (``|X|`` itself when the UNet is ablated).
+
+        In training mode gradients flow through the UNet; in eval mode it runs through
+        :meth:`ArtifactUNet.infer` (bfloat16 where that is fast).
+        """
+        if self.unet is None:
+            return mag
+        return self.unet(mag) if self.training else self.unet.infer(mag)
 
     def features(self, audio: torch.Tensor) -> torch.Tensor:
         """Forensic feature maps ``(batch, channels, n_mels, frames)`` of audio chunks."""

@@ -34,3 +34,12 @@ def figures_dir() -> Path:
     root = Path(env).expanduser() if env else REPO_DIR / "figures"
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def cards_dir() -> Path:
+    """Return the folder data and model cards are written to, ``$ARTIFACTNET_CARDS`` or
+    ``data_cards/`` of the repository (created)."""
+    env = os.environ.get("ARTIFACTNET_CARDS")
+    root = Path(env).expanduser() if env else REPO_DIR / "data_cards"
+    root.mkdir(parents=True, exist_ok=True)
+    return root

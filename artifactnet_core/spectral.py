@@ -186,10 +186,13 @@ def _symmetric_index(length: int, pad: int, device: torch.device) -> torch.Tenso
     return torch.where(idx >= length, 2 * length - 1 - idx, idx)
 
 
-def median_filter(x: torch.Tensor, *, kernel_size: int, dim: int) -> torch.Tensor:
+def median_filter(x: torch.Tensor, *, kernel_size: int, dim: int,
+                  block_elements: int = 1 << 24) -> torch.Tensor:
     """Running median of odd length ``kernel_size`` along one dimension.
 
-    Edges are extended symmetrically, as ``scipy.ndimage.median_filter(mode="reflect")``.
+    Edges are extended symmetrically, as ``scipy.ndimage.median_filter(mode="reflect")``. The
+    sliding windows are materialised a block of rows at a time (at most ``block_elements``
+    values), so memory stays bounded for large batches.
 
     Parameters
     ----------
@@ -199,14 +202,22 @@ def median_filter(x: torch.Tensor, *, kernel_size: int, dim: int) -> torch.Tenso
         Odd window length in samples (bins or frames).
     dim : int
         Dimension to filter along.
+    block_elements : int
+        Upper bound on the window values held at once.
     """
     if kernel_size % 2 != 1:
         raise ValueError(f"kernel_size must be odd, got {kernel_size}")
     dim = dim % x.ndim
-    pad = kernel_size // 2
-    padded = x.index_select(dim, _symmetric_index(x.shape[dim], pad, x.device))
-    windows = padded.unfold(dim, kernel_size, 1)
-    return windows.median(dim=-1).values
+    moved = x.movedim(dim, -1)
+    length = moved.shape[-1]
+    rows = moved.reshape(-1, length)
+    index = _symmetric_index(length, kernel_size // 2, x.device)
+    step = max(1, block_elements // (length * kernel_size))
+    out = torch.empty_like(rows)
+    for start in range(0, rows.shape[0], step):
+        padded = rows[start:start + step].index_select(-1, index)
+        out[start:start + step] = padded.unfold(-1, kernel_size, 1).median(dim=-1).values
+    return out.reshape(moved.shape).movedim(-1, dim)
 
 
 def softmask(x: torch.Tensor, x_ref: torch.Tensor, *, power: float = 2.0) -> torch.Tensor:

@@ -10,9 +10,26 @@ Taught in notebooks ``01_residual_physics`` (what R looks like) and ``03_train``
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+
+def bf16_inference_available(device: torch.device | str) -> bool:
+    """Whether bfloat16 convolutions are fast on ``device`` (recent x86 CPUs with AVX-512 BF16
+    or AMX, and GPUs from Ampere on). ``ARTIFACTNET_BF16=0`` turns bfloat16 off everywhere."""
+    if os.environ.get("ARTIFACTNET_BF16", "1") == "0":
+        return False
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 class DoubleConv(nn.Module):
@@ -65,17 +82,23 @@ class ArtifactUNet(nn.Module):
         self.head = nn.Conv2d(widths[0], 1, 1)
 
     @staticmethod
-    def normalise(mag: torch.Tensor) -> torch.Tensor:
+    def chunk_scale(mag: torch.Tensor) -> torch.Tensor:
+        """RMS of each item's magnitudes, shape ``(batch, 1, 1)``: the loudness reference."""
+        return mag.square().mean(dim=(-2, -1), keepdim=True).sqrt()
+
+    @classmethod
+    def normalise(cls, mag: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
         """Network input: ``log1p`` of the magnitude divided by its RMS over the chunk.
 
-        Dividing by the RMS makes the mask independent of playback gain.
+        Dividing by the RMS makes the mask independent of playback gain. Training on crops
+        passes the whole chunk's ``scale`` so that crops see what whole chunks see.
         """
-        rms = mag.square().mean(dim=(-2, -1), keepdim=True).sqrt()
-        return torch.log1p(mag / (rms + 1e-8))
+        scale = cls.chunk_scale(mag) if scale is None else scale
+        return torch.log1p(mag / (scale + 1e-8))
 
-    def mask(self, mag: torch.Tensor) -> torch.Tensor:
+    def mask(self, mag: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
         """Predict the mask ``M`` for magnitudes ``(batch, freq, frames)``; same shape out."""
-        x = self.normalise(mag).unsqueeze(1)
+        x = self.normalise(mag, scale).unsqueeze(1)
         freq, frames = x.shape[-2:]
         mult = 2**self.depth
         pad_f, pad_t = (-freq) % mult, (-frames) % mult
@@ -93,6 +116,22 @@ class ArtifactUNet(nn.Module):
             return F.softplus(logits)
         return self.mask_bound * torch.sigmoid(logits)
 
-    def forward(self, mag: torch.Tensor) -> torch.Tensor:
+    def forward(self, mag: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
         """Return the residual ``R = M * |X|`` for magnitudes ``(batch, freq, frames)``."""
-        return self.mask(mag) * mag
+        return self.mask(mag, scale) * mag
+
+    @torch.no_grad()
+    def infer(self, mag: torch.Tensor) -> torch.Tensor:
+        """The residual for inference (no gradients), float32 out.
+
+        Where bfloat16 is fast (:func:`bf16_inference_available`) the convolutions run in
+        bfloat16 - 2-3x faster on a CPU with AVX-512 BF16 - while the mask and the product with
+        ``|X|`` stay in float32. Feature extraction for training and ``artifactnet detect`` both
+        go through here, so they always see the same residual.
+        """
+        use_bf16 = bf16_inference_available(mag.device)
+        ctx = (torch.autocast(mag.device.type, dtype=torch.bfloat16) if use_bf16
+               else contextlib.nullcontext())
+        with ctx:
+            mask = self.mask(mag)
+        return mask.float() * mag

@@ -34,28 +34,34 @@ def tiny_weights(tmp_path_factory, tiny_model) -> str:
     return str(save_model(tiny_model, tmp_path_factory.mktemp("w") / "tiny.safetensors"))
 
 
-@pytest.mark.parametrize("seconds,expected", [(1.0, [0]), (4.0, [0]), (5.9, [0]), (6.0, [0, 1]),
-                                              (12.0, [0, 1, 2])])
-def test_chunking(tmp_path, seconds, expected):
+@pytest.mark.parametrize("seconds,starts_s", [(1.0, [0]), (4.0, [0]), (5.9, [0]), (6.0, [0, 2]),
+                                              (12.0, [0, 4, 8]), (14.0, [0, 4, 8, 10])])
+def test_chunking(tmp_path, seconds, starts_s):
     path = write_audio(tmp_path / "x.wav", music_like(seconds), sr=SR)
     stream = ChunkStream(path, chunk_samples=CHUNK)
     chunks = list(stream)
-    assert [i for i, _ in chunks] == expected
+    assert [start / SR for start, _ in chunks] == starts_s
     assert all(c.shape == (CHUNK,) for _, c in chunks)
     assert stream.samples_read == int(seconds * SR)
 
 
 def test_max_chunks_spreads_evenly(tmp_path):
     path = write_audio(tmp_path / "x.flac", np.tile(music_like(6.0), 10), sr=SR)  # 15 chunks
-    assert [i for i, _ in ChunkStream(path, max_chunks=4)] == [0, 5, 9, 14]
+    assert [s // CHUNK for s, _ in ChunkStream(path, max_chunks=4)] == [0, 5, 9, 14]
     assert len(list(ChunkStream(path, max_chunks=None))) == 15
 
 
 def test_chunk_content_is_the_signal(tmp_path):
-    x = music_like(9.0, seed=3)
+    x = music_like(10.0, seed=3)
     path = write_audio(tmp_path / "x.wav", x, sr=SR, subtype="FLOAT")
     chunks = dict(ChunkStream(path))
-    np.testing.assert_array_equal(chunks[1], x[CHUNK:2 * CHUNK])
+    np.testing.assert_array_equal(chunks[CHUNK], x[CHUNK:2 * CHUNK])
+    # The remainder (2 s) becomes the file's last 4 s, not a half-silent chunk.
+    np.testing.assert_array_equal(chunks[len(x) - CHUNK], x[-CHUNK:])
+    short = write_audio(tmp_path / "short.wav", x[:SR], sr=SR, subtype="FLOAT")
+    (start, chunk), = list(ChunkStream(short))
+    np.testing.assert_array_equal(chunk[:SR], x[:SR])
+    assert start == 0 and not chunk[SR:].any()
 
 
 def _peak_bytes(path) -> int:
@@ -83,7 +89,7 @@ def test_detect_file_scores_and_labels(tmp_path, tiny_model):
     det = detect_file(path, tiny_model, threshold=0.0)
     assert det.ok and det.label == "ai" and 0.0 <= det.p_ai <= 1.0
     assert det.duration_s == pytest.approx(10.0)
-    assert det.chunk_start_s == [0.0, 4.0, 8.0]
+    assert det.chunk_start_s == [0.0, 4.0, 6.0]
     assert det.p_ai == pytest.approx(float(np.median(det.chunk_p_ai)))
     assert detect_file(path, tiny_model, threshold=1.01).label == "real"
 
