@@ -1,0 +1,99 @@
+"""Atomic file writes for the benchmark cache: write a temporary file, then rename it in place.
+
+A build that is interrupted (Ctrl-C, out of memory, power cut) never leaves a half-written clip or
+manifest behind: a file either exists complete or not at all, so a rerun can skip every file that
+exists. Taught in notebook ``02_artifactbench``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import SAMPLE_RATE, write_audio
+
+
+def _tmp_name(path: Path) -> Path:
+    # The temporary name keeps the real suffix last, because write_audio picks the format from it.
+    return path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file + ``os.replace``); returns the path.
+
+    Taught in notebook ``02_artifactbench``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically (``\\n`` line endings); returns the path.
+
+    Taught in notebook ``02_artifactbench``.
+    """
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_audio(path: str | os.PathLike, audio: np.ndarray, *,
+                       sr: int = SAMPLE_RATE, subtype: str = "PCM_16") -> Path:
+    """Clip ``audio`` to [-1, 1] and write it as FLAC/WAV atomically; returns the path.
+
+    Parameters
+    ----------
+    path : path
+        Destination ending in ``.flac`` or ``.wav``.
+    audio : numpy.ndarray
+        1-D signal (any float dtype); values outside [-1, 1] are clipped first, so integer
+        subtypes never wrap around.
+    sr : int
+        Sample rate in Hz.
+    subtype : str
+        libsndfile subtype (default ``"PCM_16"``).
+
+    Taught in notebook ``02_artifactbench``.
+    """
+    path = Path(path)
+    tmp = _tmp_name(path)
+    try:
+        write_audio(tmp, np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0), sr=sr,
+                    subtype=subtype)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Return the hex SHA-256 of a file's bytes (read in 1 MiB blocks).
+
+    Taught in notebook ``02_artifactbench``.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stable_hash(*parts: object, length: int = 16) -> str:
+    """Return a short hex digest of the ``repr`` of ``parts``; stable across runs and machines.
+
+    Used for cache keys and seeded choices (Python's ``hash`` is salted per process).
+    Taught in notebook ``02_artifactbench``.
+    """
+    text = "\x1f".join(repr(p) for p in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]

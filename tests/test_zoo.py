@@ -1,0 +1,214 @@
+"""Tests of the generator zoo (artifactnet_core.bench.zoo): specs, shapes, determinism, cache,
+quality metrics and the Fourier physics of transposed-convolution decoders."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import scipy.signal
+import torch
+from torch.nn import functional as F
+
+from artifactnet_core.bench import zoo
+from artifactnet_core.bench.zoo_models import TransposedUp
+
+SR = 44_100
+
+
+def _music_like(seconds: float, seed: int) -> np.ndarray:
+    """A few decaying harmonic notes with onsets: a stand-in for a real clip."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    out = np.zeros(n)
+    for start in np.arange(0, seconds, 0.25):
+        f0 = 110 * 2 ** (rng.integers(0, 24) / 12)
+        seg = t >= start
+        env = np.exp(-(t[seg] - start) * 6)
+        for h in range(1, 6):
+            out[seg] += env * np.sin(2 * np.pi * f0 * h * (t[seg] - start)) / h
+    out += 0.01 * rng.standard_normal(n)
+    return (0.3 * out / np.abs(out).max()).astype(np.float32)
+
+
+def _tiny(spec: zoo.GeneratorSpec) -> zoo.GeneratorSpec:
+    return replace(spec, width=16, steps=3)
+
+
+def test_zoo_composition():
+    names = [s.name for s in zoo.ZOO]
+    assert len(names) == len(set(names)) >= 12
+    assert len({s.family for s in zoo.ZOO}) >= 6
+    assert set(zoo.FAMILIES) == {s.family for s in zoo.ZOO}
+    assert len({s.total_stride for s in zoo.ZOO}) >= 3
+    assert {s.bottleneck for s in zoo.ZOO} == {"rvq", "fsq", "continuous"}
+    full_rate = [s for s in zoo.ZOO if s.internal_sr == SR]
+    assert len(full_rate) >= len(zoo.ZOO) // 3, "band-limiting alone must not give the zoo away"
+    smoke = zoo.zoo_for_profile("smoke")
+    assert 3 <= len(smoke) <= 5 and len({s.family for s in smoke}) >= 3
+    assert zoo.zoo_for_profile("paper") == zoo.ZOO
+    assert set(zoo.zoo_for_profile("laptop")) <= set(zoo.ZOO)
+    with pytest.raises(ValueError):
+        zoo.zoo_for_profile("huge")
+    with pytest.raises(ValueError):
+        zoo.GeneratorSpec("bad", "wavenet", "rvq", (4, 4))
+
+
+@pytest.mark.parametrize("spec", zoo.ZOO, ids=lambda s: s.name)
+def test_every_spec_builds_and_keeps_length(spec):
+    torch.manual_seed(0)
+    model = zoo.build_generator(spec)
+    assert zoo.count_parameters(model) < 1_500_000  # CPU-sized (DESIGN.md section 8)
+    for n in (SR // 5 + 7, 1001):  # odd lengths, one shorter than a latent frame at some rates
+        audio = _music_like(n / SR, seed=n)
+        out = zoo.regenerate(model, audio)
+        assert out.shape == audio.shape and out.dtype == np.float32
+        assert np.isfinite(out).all()
+
+
+def test_transposed_up_equals_conv_transpose():
+    torch.manual_seed(0)
+    for stride in (2, 4, 5, 8):
+        up = TransposedUp(6, 3, stride)
+        x = torch.randn(2, 6, 11)
+        ref = F.conv_transpose1d(x, up.weight, up.bias, stride=stride)
+        half = stride // 2
+        torch.testing.assert_close(up(x), ref[..., half:half + 11 * stride])
+
+
+def test_training_and_regeneration_are_deterministic():
+    spec = _tiny(zoo.ZOO[0])
+    clips = [_music_like(1.0, seed=i) for i in range(3)]
+    m1, log1 = zoo.train_generator(spec, clips, steps=3, seed=7, batch=2, crop_s=0.1,
+                                   progress=False)
+    m2, _ = zoo.train_generator(spec, clips, steps=3, seed=7, batch=2, crop_s=0.1,
+                                progress=False)
+    m3, _ = zoo.train_generator(spec, clips, steps=3, seed=8, batch=2, crop_s=0.1,
+                                progress=False)
+    s1, s2, s3 = m1.state_dict(), m2.state_dict(), m3.state_dict()
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
+    assert not all(torch.equal(s1[k], s3[k]) for k in s1)
+    assert log1["steps"] == 3 and log1["steps_per_s"] > 0
+    audio = _music_like(0.7, seed=99)
+    np.testing.assert_array_equal(zoo.regenerate(m1, audio), zoo.regenerate(m2, audio))
+
+
+def test_regenerate_segments_match_one_pass():
+    torch.manual_seed(0)
+    model = zoo.build_generator(_tiny(zoo.zoo_for_profile("smoke")[0]))
+    audio = _music_like(2.0, seed=3)
+    whole = zoo.regenerate(model, audio, segment_s=4.0)
+    pieces = zoo.regenerate(model, audio, segment_s=0.5, context_s=0.3)
+    # The overlap covers the receptive field, so segment joins are invisible.
+    assert np.max(np.abs(whole - pieces)) < 1e-4 * max(1e-3, np.max(np.abs(whole)))
+
+
+def test_cache_round_trip(tmp_path):
+    spec = _tiny(zoo.zoo_for_profile("smoke")[0])
+    clips = [_music_like(1.0, seed=i) for i in range(4)]
+    held = [_music_like(1.0, seed=10 + i) for i in range(2)]
+    m1, info1 = zoo.load_or_train(spec, clips, profile="smoke", seed=0, cache_dir=tmp_path,
+                                  heldout_clips=held, progress=False)
+    assert not info1["cached"]
+    for key in ("steps", "train_seconds", "params", "envelope_corr", "logmel_corr_centred",
+                "logmel_distance_db", "si_sdr_db", "passes_floor", "chance_envelope_corr",
+                "chance_logmel_corr_centred"):
+        assert key in info1, key
+    files = sorted(p.suffix for p in (tmp_path / "zoo").iterdir())
+    assert files == [".json", ".safetensors"]
+    m2, info2 = zoo.load_or_train(spec, clips, profile="smoke", seed=0, cache_dir=tmp_path,
+                                  heldout_clips=held, progress=False)
+    assert info2["cached"] and info2["path"] == info1["path"]
+    m3, _ = zoo.load_generator(info1["path"])
+    audio = _music_like(0.6, seed=5)
+    ref = zoo.regenerate(m1, audio)
+    np.testing.assert_array_equal(ref, zoo.regenerate(m2, audio))
+    np.testing.assert_array_equal(ref, zoo.regenerate(m3, audio))
+    # Other training data, another key: no stale weights.
+    _, info4 = zoo.load_or_train(spec, clips[:3] + [clips[0]], profile="smoke", seed=0,
+                                 cache_dir=tmp_path, heldout_clips=held, progress=False)
+    assert not info4["cached"] and info4["path"] != info1["path"]
+
+
+def test_reconstruction_quality_sanity():
+    music = _music_like(3.0, seed=1)
+    same = zoo.reconstruction_quality(music, music)
+    assert same["envelope_corr"] > 0.999 and same["logmel_corr_centred"] > 0.999
+    assert same["logmel_distance_db"] < 1e-3 and same["si_sdr_db"] > 60 and same["passes_floor"]
+    # A quieter copy is the same music: correlations are level-blind, the distance is not.
+    quiet = zoo.reconstruction_quality(music, 0.5 * music)
+    assert quiet["passes_floor"] and 5.5 < quiet["logmel_distance_db"] < 6.5
+    noise = np.random.default_rng(0).standard_normal(len(music)).astype(np.float32) * 0.1
+    unrelated = zoo.reconstruction_quality(music, noise)
+    assert not unrelated["passes_floor"] and unrelated["si_sdr_db"] < -10
+    other = zoo.reconstruction_quality(music, _music_like(3.0, seed=2))
+    assert not other["passes_floor"]
+    chance = zoo.chance_quality([music, _music_like(3.0, seed=2), _music_like(3.0, seed=3)])
+    assert chance["chance_logmel_corr_centred"] < zoo.FLOOR["logmel_corr_centred"]
+
+
+def test_missing_the_floor_warns_in_paper_profile():
+    bad = {"name": "g", "passes_floor": False, "envelope_corr": 0.1, "logmel_corr_centred": 0.0}
+    with pytest.warns(RuntimeWarning, match="misses the quality floor"):
+        zoo._warn_floor(bad, "paper")
+    with pytest.warns(RuntimeWarning, match="not checked"):
+        zoo._warn_floor({"name": "g", "passes_floor": None}, "paper")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        zoo._warn_floor(bad, "smoke")  # smoke may miss the floor quietly (it is reported)
+        zoo._warn_floor({**bad, "passes_floor": True}, "paper")
+
+
+def test_losses_are_zero_on_identity_and_grow_with_error():
+    x = torch.from_numpy(np.stack([_music_like(0.5, seed=i) for i in range(2)]))
+    assert float(zoo.multi_resolution_stft_loss(x, x)) < 1e-6
+    assert float(zoo.envelope_loss(x, x)) < 1e-6
+    # A 20 dB quieter copy: every frame energy is 2 log10 units (20 dB) too low.
+    assert float(zoo.envelope_loss(0.1 * x, x)) == pytest.approx(2.0, abs=0.01)
+    noise = torch.randn_like(x) * 0.1
+    assert float(zoo.multi_resolution_stft_loss(noise, x)) > 1.0
+
+
+def _line_prominence_db(y: np.ndarray, period: float) -> np.ndarray:
+    """Level of the spectrum at multiples of ``SR / period`` above the median of its neighbours."""
+    f, p = scipy.signal.welch(y, fs=SR, nperseg=8192)
+    db = 10 * np.log10(p + 1e-20)
+    out = []
+    for k in range(1, 40):
+        i = int(round(k * SR / period / f[1]))
+        if i + 13 >= len(db):
+            break
+        neigh = np.concatenate([db[i - 12:i - 3], db[i + 4:i + 13]])
+        out.append(db[i - 1:i + 2].max() - np.median(neigh))
+    return np.array(out)
+
+
+def test_transposed_conv_decoder_prints_peaks_at_multiples_of_sr_over_stride():
+    """Afchar et al. (ISMIR 2025): a transposed-convolution decoder images its input, so even an
+    untrained one turns white noise into a spectrum with lines at multiples of sr / stride."""
+    spec = next(s for s in zoo.ZOO if s.family == "tconv" and s.internal_sr == SR)
+    torch.manual_seed(0)
+    model = zoo.build_generator(spec)
+    noise = (0.1 * np.random.default_rng(0).standard_normal(2 * SR)).astype(np.float32)
+    out_prom = _line_prominence_db(zoo.regenerate(model, noise), spec.total_stride)
+    in_prom = _line_prominence_db(noise, spec.total_stride)
+    assert np.median(out_prom) > 10 and (out_prom > 6).mean() > 0.8
+    assert np.median(np.abs(in_prom)) < 3
+    # Off the grid (half-way between lines) there is no such peak.
+    off = _line_prominence_db(zoo.regenerate(model, noise), spec.total_stride / 1.5)
+    assert np.median(off[0::2]) < 6  # odd multiples of 1.5 x the spacing fall between lines
+
+
+def test_nearest_resize_decoder_prints_notches_not_peaks():
+    """The contrast of notebook 01: a nearest-neighbour hold multiplies the spectrum by a sinc
+    that vanishes on the same grid, so an untrained resize+conv decoder leaves notches there."""
+    spec = next(s for s in zoo.ZOO if s.family == "resize_conv" and s.resize_mode == "nearest"
+                and s.internal_sr == SR)
+    torch.manual_seed(0)
+    model = zoo.build_generator(spec)
+    noise = (0.1 * np.random.default_rng(0).standard_normal(2 * SR)).astype(np.float32)
+    prom = _line_prominence_db(zoo.regenerate(model, noise), spec.total_stride)
+    assert np.median(prom) < -3
