@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: Bump when the architecture or the training recipe changes: old cached weights are not reused.
-ZOO_VERSION = 3
+ZOO_VERSION = 4
 
 # ----------------------------------------------------------------------------------------------
 # The zoo

@@ -354,6 +354,12 @@ class ResizeUp(nn.Module):
         self.stride, self.mode = stride, mode
         k = 2 * stride + 1
         self.conv = nn.Conv1d(c_in, c_out, k, padding=k // 2)
+        # Variance-preserving start: the interpolated input is smooth, so a random kernel sums
+        # about ``s`` nearly equal samples with random signs and shrinks the signal by about
+        # sqrt(s) per stage. Unscaled, an untrained (8, 5, 4, 2) decoder starts 40 dB below its
+        # input, and the linear-resize generator never recovered within its CPU budget.
+        with torch.no_grad():
+            self.conv.weight.mul_(math.sqrt(stride))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         kw = {"align_corners": False} if self.mode == "linear" else {}

@@ -1,0 +1,179 @@
+"""Run, pair and check the numbered notebooks.
+
+The jupytext percent scripts ``notebooks/NN_topic.py`` are the source of truth; the paired
+``.ipynb`` files are generated from them without outputs (``sync``). ``run`` executes every
+notebook in order with papermill, injecting ``profile`` and ``seed`` into the cell tagged
+``parameters``, and writes the executed copies to ``notebooks/executed/`` (not committed). Each
+notebook ends by calling :func:`report_resources`, so the runner can print a table of wall time
+and peak memory per notebook.
+
+``python -m artifactnet_core.notebooks run --profile smoke`` is what ``make test`` runs;
+``make reproduce`` runs the same with the ``paper`` (GPU) or ``laptop`` profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+from .paths import REPO_DIR, figures_dir
+
+NOTEBOOK_DIR = REPO_DIR / "notebooks"
+EXECUTED_DIR = NOTEBOOK_DIR / "executed"
+
+
+def notebook_sources(notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
+    """The jupytext sources ``NN_*.py``, in order."""
+    return sorted(p for p in notebook_dir.glob("[0-9][0-9]_*.py"))
+
+
+def _cells(nb) -> list[tuple[str, str]]:
+    return [(c.cell_type, c.source.strip()) for c in nb.cells]
+
+
+def sync(notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
+    """Regenerate each ``.ipynb`` from its ``.py`` source, without outputs; return the paths."""
+    import jupytext
+
+    written = []
+    for src in notebook_sources(notebook_dir):
+        nb = jupytext.read(src)
+        for i, cell in enumerate(nb.cells):
+            # Stable ids keep the paired .ipynb diffs to what really changed.
+            cell["id"] = f"{src.stem[:2]}-{i:03d}"
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        target = src.with_suffix(".ipynb")
+        jupytext.write(nb, target, fmt="ipynb")
+        written.append(target)
+    return written
+
+
+def out_of_sync(notebook_dir: Path = NOTEBOOK_DIR) -> list[str]:
+    """Names of notebooks whose ``.ipynb`` is missing, differs from its ``.py``, or has outputs."""
+    import jupytext
+
+    problems = []
+    for src in notebook_sources(notebook_dir):
+        paired = src.with_suffix(".ipynb")
+        if not paired.exists():
+            problems.append(f"{paired.name}: missing")
+            continue
+        nb_py, nb_ipynb = jupytext.read(src), jupytext.read(paired)
+        if _cells(nb_py) != _cells(nb_ipynb):
+            problems.append(f"{paired.name}: cells differ from {src.name}")
+        if any(c.get("outputs") for c in nb_ipynb.cells if c.cell_type == "code"):
+            problems.append(f"{paired.name}: carries outputs")
+    return problems
+
+
+def report_resources(name: str) -> dict[str, float]:
+    """Print and record this process's peak memory (MiB) for the notebook runner.
+
+    Called in the last cell of every notebook; the record goes to
+    ``$ARTIFACTNET_NOTEBOOK_RECORDS/<name>.json`` when the runner set that variable.
+    """
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    record = {"notebook": name, "peak_rss_mib": round(peak_mib, 1)}
+    print(f"{name}: peak memory {peak_mib:.0f} MiB")
+    folder = os.environ.get("ARTIFACTNET_NOTEBOOK_RECORDS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / f"{name}.json").write_text(json.dumps(record))
+    return record
+
+
+def run(*, profile: str = "smoke", seed: int = 0, only: list[str] | None = None,
+        output_dir: Path = EXECUTED_DIR, kernel_name: str | None = None,
+        progress: bool = True) -> list[dict]:
+    """Execute the notebooks in order with papermill; stop at the first failure.
+
+    Parameters
+    ----------
+    profile : str
+        ``smoke``, ``laptop``, ``paper`` or ``auto`` (paper with a CUDA GPU, else laptop).
+    seed : int
+        Seed passed to every notebook.
+    only : list of str, optional
+        Notebook name prefixes to run (e.g. ``["00", "03"]``); default all.
+    output_dir : path
+        Where executed copies go.
+    kernel_name : str, optional
+        Jupyter kernel; default: the kernel of this Python (``python3`` in its environment).
+
+    Returns
+    -------
+    list of dict
+        Per notebook: name, seconds, peak memory (MiB).
+    """
+    import jupytext
+    import papermill
+
+    from .pipeline import get_profile
+
+    profile = get_profile(profile).name
+    output_dir.mkdir(parents=True, exist_ok=True)
+    records_dir = output_dir / "records"
+    records_dir.mkdir(exist_ok=True)
+    os.environ["ARTIFACTNET_NOTEBOOK_RECORDS"] = str(records_dir)
+    summary = []
+    for src in notebook_sources():
+        if only and not any(src.name.startswith(prefix) for prefix in only):
+            continue
+        nb = jupytext.read(src)
+        staged = output_dir / f"{src.stem}.input.ipynb"
+        jupytext.write(nb, staged, fmt="ipynb")
+        target = output_dir / f"{src.stem}.ipynb"
+        t0 = time.perf_counter()
+        print(f"== {src.stem} ({profile}, seed {seed})", file=sys.stderr, flush=True)
+        papermill.execute_notebook(str(staged), str(target),
+                                   parameters={"profile": profile, "seed": seed},
+                                   kernel_name=kernel_name or "python3", cwd=str(NOTEBOOK_DIR),
+                                   progress_bar=progress)
+        staged.unlink()
+        seconds = time.perf_counter() - t0
+        record_path = records_dir / f"{src.stem}.json"
+        peak = json.loads(record_path.read_text())["peak_rss_mib"] if record_path.exists() \
+            else float("nan")
+        summary.append({"notebook": src.stem, "seconds": round(seconds, 1),
+                        "peak_rss_mib": peak})
+        print(f"   {seconds:.0f} s, peak {peak:.0f} MiB", file=sys.stderr, flush=True)
+    (output_dir / f"summary_{profile}.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m artifactnet_core.notebooks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="execute the notebooks with papermill")
+    p_run.add_argument("--profile", default="smoke")
+    p_run.add_argument("--seed", type=int, default=0)
+    p_run.add_argument("--only", nargs="*", help="notebook number prefixes, e.g. 00 03")
+    p_run.add_argument("--output-dir", type=Path, default=EXECUTED_DIR)
+    sub.add_parser("sync", help="regenerate the .ipynb files from the .py sources")
+    sub.add_parser("check", help="fail if any .ipynb is out of sync with its .py")
+    args = parser.parse_args(argv)
+    if args.command == "sync":
+        for path in sync():
+            print(path.relative_to(REPO_DIR))
+        return 0
+    if args.command == "check":
+        problems = out_of_sync()
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1 if problems else 0
+    summary = run(profile=args.profile, seed=args.seed, only=args.only,
+                  output_dir=args.output_dir)
+    print(f"figures and tables in {figures_dir()}")
+    for row in summary:
+        print(f"{row['notebook']:<28} {row['seconds']:>8.1f} s  {row['peak_rss_mib']:>8.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,457 @@
+"""Training ArtifactNet's two parts: the residual UNet and the compact CNN.
+
+**The UNet** (the paper does not say how it is trained; DESIGN.md section 3). Both objectives
+teach the bounded mask to pick out of ``|X_in|`` the energy that is *not* the human-made music
+``|X_ref|``. The target residual is ``T = min(| |X_in| - |X_ref| |, bound * |X_in|)``; the loss
+is an L1 distance between ``log1p(R / s)`` and ``log1p(T / s)`` with ``s`` the chunk's RMS
+magnitude (so quiet and loud clips count alike). Half of every batch is real music with
+``X_ref = X_in`` (target: no residual at all).
+
+- ``"paired"`` (supervised residual regression): ``X_in`` is a regenerated clip ``G(x)`` and
+  ``X_ref`` its real original ``x``: the residual is what the generator changed.
+- ``"real_only"`` (human music only): ``X_in = x + a`` with ``a`` a synthetic artifact
+  (periodic spectral peaks of an up-sampler, zero-insertion images, envelope-following noise)
+  and ``X_ref = x``; no generator output is ever seen.
+
+With ``codec_aware``, each item is first passed through a lossy codec (the same one for input and
+reference): lossy real music keeps a target of zero, so the codec itself is never "the artifact".
+Training uses random (frequency x time) crops; the net is fully convolutional and inference runs
+on whole 4 s chunks.
+
+**The classifier** reads cached feature maps (:mod:`artifactnet_core.featurestore`), with
+class-balanced batches and random time crops; the epoch with the best validation ROC-AUC is kept,
+and the decision threshold is chosen on validation scores.
+
+Taught in notebook ``03_train``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from .classifier import CompactCNN
+from .data import BenchData, assigned_version
+from .features import ForensicFeaturizer
+from .metrics import roc_auc
+from .spectral import magnitude
+from .unet import ArtifactUNet
+
+UNET_OBJECTIVES = ("paired", "real_only")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch, and ask torch for deterministic kernels."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - for libraries that still use the global
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``None`` or ``"auto"``: CUDA when present, else CPU."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+@dataclass(frozen=True)
+class UNetRecipe:
+    """How one ArtifactUNet is trained (also its cache key).
+
+    Attributes
+    ----------
+    objective : {"paired", "real_only"}
+        See the module docstring.
+    mask_bound : float or None
+        Mask upper bound (paper 0.5; ``None``: unbounded).
+    base_width : int
+        UNet width (paper 32).
+    steps, batch_size, lr : int, int, float
+        AdamW steps (cosine decay), items per step, peak learning rate.
+    crop_bins, crop_frames : int
+        Random crop of each spectrogram, in frequency bins and frames.
+    codec_aware : bool
+        Pass half the items through their assigned lossy codec version.
+    protocol : {"zero_shot", "track"}
+        Which split column defines the training clips.
+    exclude_families : tuple of str
+        Generator families left out of training (kept for validation on unseen generators).
+    seed : int
+        Seed of initialisation and sampling.
+    """
+
+    objective: str = "paired"
+    mask_bound: float | None = 0.5
+    base_width: int = 32
+    steps: int = 400
+    batch_size: int = 8
+    lr: float = 1e-3
+    crop_bins: int = 256
+    crop_frames: int = 64
+    codec_aware: bool = True
+    protocol: str = "zero_shot"
+    exclude_families: tuple[str, ...] = ()
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.objective not in UNET_OBJECTIVES:
+            raise ValueError(f"objective must be one of {UNET_OBJECTIVES}, got {self.objective!r}")
+
+
+def synthetic_artifact(audio: np.ndarray, rng: np.random.Generator, *,
+                       sr: int = 44_100) -> np.ndarray:
+    """An artifact signal of the kinds neural decoders leave, scaled to a random SNR.
+
+    One of: (a) tones at multiples of ``sr / stride`` (the spectral peaks of a stride-``stride``
+    up-sampler, following the music's loudness envelope); (b) the images of zero-insertion
+    up-sampling (decimate, insert zeros, no anti-imaging filter); (c) noise shaped by the music's
+    envelope. SNR 6-30 dB. Used by the ``real_only`` UNet objective.
+
+    Parameters
+    ----------
+    audio : numpy.ndarray
+        Real music, mono float.
+    rng : numpy.random.Generator
+        Random source (the artifact kind, stride, SNR).
+    sr : int
+        Sample rate in Hz.
+    """
+    n = audio.shape[0]
+    t = np.arange(n) / sr
+    frame = 1024
+    env = np.sqrt(np.convolve(audio.astype(np.float64) ** 2, np.ones(frame) / frame, mode="same"))
+    kind = rng.integers(0, 3)
+    if kind == 0:
+        stride = int(rng.choice([8, 16, 32, 64, 128, 256]))
+        f0 = sr / stride
+        harmonics = np.arange(1, int((sr / 2) // f0) + 1) * f0
+        harmonics = harmonics[harmonics < sr / 2 - 100][:64]
+        phases = rng.uniform(0, 2 * np.pi, harmonics.size)
+        art = np.zeros(n)
+        for f, p in zip(harmonics, phases, strict=True):
+            art += np.sin(2 * np.pi * f * t + p)
+        art *= env
+    elif kind == 1:
+        factor = int(rng.choice([2, 3, 4]))
+        low = audio[::factor]
+        up = np.zeros(low.shape[0] * factor)
+        up[::factor] = low * factor
+        art = up[:n] - audio
+        # Keep only the images above the decimated band: what a bad up-sampler adds.
+        spec = np.fft.rfft(art)
+        spec[: int(spec.size / factor)] = 0
+        art = np.fft.irfft(spec, n)
+    else:
+        art = rng.standard_normal(n) * env
+    signal_power = float(np.mean(audio.astype(np.float64) ** 2)) + 1e-12
+    art_power = float(np.mean(art**2)) + 1e-12
+    snr_db = rng.uniform(6.0, 30.0)
+    return (art * math.sqrt(signal_power / art_power / 10 ** (snr_db / 10))).astype(np.float32)
+
+
+class UNetItems:
+    """Draws ``(input, reference)`` audio pairs for UNet training from benchmark rows.
+
+    Parameters
+    ----------
+    data : BenchData
+        The benchmark.
+    rows : pandas.DataFrame
+        Training rows (AI rows need ``real_path``).
+    recipe : UNetRecipe
+        Objective and codec handling.
+    chunk_samples : int
+        Length of the audio drawn per item.
+    """
+
+    def __init__(self, data: BenchData, rows: pd.DataFrame, recipe: UNetRecipe, *,
+                 chunk_samples: int):
+        self.data = data
+        self.recipe = recipe
+        self.chunk = chunk_samples
+        self.real = rows[rows["label"] == "real"][["path", "clip_id"]].to_numpy().tolist()
+        self.pairs = rows[rows["label"] == "ai"][["path", "real_path", "clip_id"]].to_numpy()
+        self.pairs = self.pairs.tolist()
+        if not self.real:
+            raise ValueError("no real training clips")
+        if recipe.objective == "paired" and not self.pairs:
+            raise ValueError("the paired objective needs AI training clips")
+
+    def _version(self, clip_id: str, rng: np.random.Generator) -> str:
+        if self.recipe.codec_aware and rng.random() < 0.5:
+            return assigned_version(clip_id, seed=self.recipe.seed)
+        return "wav"
+
+    def _window(self, *signals: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+        n = min(s.shape[0] for s in signals)
+        start = int(rng.integers(0, n - self.chunk + 1)) if n > self.chunk else 0
+        out = []
+        for s in signals:
+            w = s[start:start + self.chunk]
+            out.append(np.pad(w, (0, self.chunk - w.shape[0])) if w.shape[0] < self.chunk else w)
+        return out
+
+    def draw(self, rng: np.random.Generator, *, positive: bool) -> tuple[np.ndarray, np.ndarray]:
+        """One item: an artifact-bearing pair when ``positive``, else real music twice."""
+        if not positive or self.recipe.objective == "real_only":
+            path, clip_id = self.real[rng.integers(len(self.real))]
+            x, = self._window(self.data.audio(path, self._version(clip_id, rng)), rng=rng)
+            if not positive:
+                return x, x
+            return x + synthetic_artifact(x, rng, sr=self.data.sr), x
+        ai_path, real_path, clip_id = self.pairs[rng.integers(len(self.pairs))]
+        version = self._version(clip_id, rng)
+        g, x = self._window(self.data.audio(ai_path, version), self.data.audio(real_path, version),
+                            rng=rng)
+        return g, x
+
+
+def residual_target(mag_in: torch.Tensor, mag_ref: torch.Tensor, *,
+                    mask_bound: float | None) -> torch.Tensor:
+    """The UNet's target ``min(| |X_in| - |X_ref| |, bound * |X_in|)`` (no cap if unbounded)."""
+    target = (mag_in - mag_ref).abs()
+    return target if mask_bound is None else torch.minimum(target, mask_bound * mag_in)
+
+
+def residual_loss(residual: torch.Tensor, target: torch.Tensor,
+                  scale: torch.Tensor) -> torch.Tensor:
+    """L1 distance of log-compressed, loudness-normalised residuals."""
+    return F.l1_loss(torch.log1p(residual / (scale + 1e-8)), torch.log1p(target / (scale + 1e-8)))
+
+
+def _crop(rng: np.random.Generator, shape: tuple[int, int], bins: int, frames: int
+          ) -> tuple[slice, slice]:
+    f0 = int(rng.integers(0, max(shape[0] - bins, 0) + 1))
+    t0 = int(rng.integers(0, max(shape[1] - frames, 0) + 1))
+    return slice(f0, f0 + bins), slice(t0, t0 + frames)
+
+
+def _lr_at(step: int, total: int, peak: float, warmup: int = 20) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(total - warmup, 1)
+    return peak * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def train_unet(data: BenchData, recipe: UNetRecipe, *, chunk_samples: int = 176_400,
+               device: str | torch.device | None = None, progress: bool = True,
+               val_items: int = 16, val_every: int = 50) -> tuple[ArtifactUNet, pd.DataFrame]:
+    """Train an ArtifactUNet following ``recipe`` and return it with its loss history.
+
+    Parameters
+    ----------
+    data : BenchData
+        The benchmark (training rows: ``recipe.protocol``'s train split).
+    recipe : UNetRecipe
+        Objective, bound, width, budget, codec handling, seed.
+    chunk_samples : int
+        Audio per item (4 s).
+    device : str, optional
+        ``"cpu"``, ``"cuda"`` or ``None`` (auto).
+    progress : bool
+        tqdm progress bar.
+    val_items : int
+        Validation items (half artifact-bearing) scored on whole chunks every ``val_every``
+        steps; drawn once with a fixed seed from the validation rows.
+
+    Returns
+    -------
+    (unet, history)
+        The trained net (eval mode, on CPU) and a DataFrame with ``step, train_loss, val_loss``.
+    """
+    dev = resolve_device(device)
+    seed_everything(recipe.seed)
+    train_rows = data.rows(split="train", protocol=recipe.protocol,
+                           exclude_families=recipe.exclude_families)
+    val_rows = data.rows(split="val", protocol=recipe.protocol)
+    items = UNetItems(data, train_rows, recipe, chunk_samples=chunk_samples)
+    val_source = UNetItems(data, val_rows, dataclasses.replace(recipe, codec_aware=False),
+                           chunk_samples=chunk_samples)
+    val_rng = np.random.default_rng(recipe.seed + 1)
+    val_batch = [val_source.draw(val_rng, positive=i % 2 == 0) for i in range(val_items)]
+    unet = ArtifactUNet(base_width=recipe.base_width, mask_bound=recipe.mask_bound).to(dev)
+    opt = torch.optim.AdamW(unet.parameters(), lr=recipe.lr, weight_decay=1e-4)
+    rng = np.random.default_rng(recipe.seed)
+
+    def mags(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[torch.Tensor, torch.Tensor]:
+        x_in = torch.from_numpy(np.stack([p[0] for p in pairs])).to(dev).clamp(-1, 1)
+        x_ref = torch.from_numpy(np.stack([p[1] for p in pairs])).to(dev).clamp(-1, 1)
+        return magnitude(x_in), magnitude(x_ref)
+
+    def val_loss() -> float:
+        unet.eval()
+        losses = []
+        with torch.no_grad():
+            for i in range(0, len(val_batch), 4):
+                m_in, m_ref = mags(val_batch[i:i + 4])
+                scale = ArtifactUNet.chunk_scale(m_in)
+                target = residual_target(m_in, m_ref, mask_bound=recipe.mask_bound)
+                losses.append(float(residual_loss(unet(m_in, scale), target, scale)))
+        unet.train()
+        return float(np.mean(losses))
+
+    history = []
+    unet.train()
+    bar = tqdm(range(recipe.steps), desc=f"UNet ({recipe.objective})", disable=not progress)
+    for step in bar:
+        batch = [items.draw(rng, positive=i % 2 == 0) for i in range(recipe.batch_size)]
+        m_in, m_ref = mags(batch)
+        scale = ArtifactUNet.chunk_scale(m_in)
+        fs, ts = _crop(rng, tuple(m_in.shape[-2:]), recipe.crop_bins, recipe.crop_frames)
+        target = residual_target(m_in, m_ref, mask_bound=recipe.mask_bound)[:, fs, ts]
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(step, recipe.steps, recipe.lr)
+        loss = residual_loss(unet(m_in[:, fs, ts], scale), target, scale)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        row = {"step": step + 1, "train_loss": loss.item(), "val_loss": np.nan}
+        if (step + 1) % val_every == 0 or step + 1 == recipe.steps:
+            row["val_loss"] = val_loss()
+            bar.set_postfix(val=f"{row['val_loss']:.4f}")
+        history.append(row)
+    return unet.cpu().eval(), pd.DataFrame(history)
+
+
+@dataclass(frozen=True)
+class ClassifierRecipe:
+    """How the compact CNN is trained on cached feature maps (also its cache key).
+
+    Attributes
+    ----------
+    feature_set : str
+        ``hpss7`` (paper), ``residual3`` or ``residual1`` (ablations).
+    codec_aware : bool
+        Train on each clip's WAV and its assigned lossy version (else WAV only).
+    epochs, batch_size, lr, weight_decay : int, int, float, float
+        AdamW with cosine decay; each batch is half real, half AI.
+    crop_frames : int
+        Random time crop of the maps during training (evaluation sees whole chunks).
+    max_val_fpr : float
+        The threshold maximises validation F1 among those with validation FPR at most this.
+    seed : int
+        Seed of initialisation and sampling.
+    """
+
+    feature_set: str = "hpss7"
+    codec_aware: bool = True
+    epochs: int = 8
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    crop_frames: int = 128
+    max_val_fpr: float = 0.01
+    seed: int = 0
+
+
+def _balanced_batches(labels: np.ndarray, batch_size: int, n_batches: int,
+                      rng: np.random.Generator) -> list[np.ndarray]:
+    pos, neg = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    half = batch_size // 2
+    return [np.concatenate([rng.choice(pos, half), rng.choice(neg, batch_size - half)])
+            for _ in range(n_batches)]
+
+
+def predict_maps(classifier: CompactCNN, featurizer: ForensicFeaturizer, maps: np.ndarray, *,
+                 device: torch.device, batch_size: int = 64) -> np.ndarray:
+    """P(AI) of each chunk's base maps ``(n, 3, n_mels, frames)`` (eval mode, no grad)."""
+    classifier.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, maps.shape[0], batch_size):
+            base = torch.from_numpy(maps[i:i + batch_size].astype(np.float32)).to(device)
+            out.append(torch.sigmoid(classifier(featurizer.channels_from_base(base))).cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
+
+
+def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps: np.ndarray,
+                     val_labels: np.ndarray, recipe: ClassifierRecipe, *,
+                     featurizer: ForensicFeaturizer, cnn_widths: tuple[int, ...] = (32, 64, 128, 256),
+                     cnn_hidden: int = 64, device: str | torch.device | None = None,
+                     progress: bool = True,
+                     val_reduce: Callable[[np.ndarray], np.ndarray] | None = None
+                     ) -> tuple[CompactCNN, pd.DataFrame]:
+    """Train the compact CNN on cached base maps; keep the epoch with the best validation AUC.
+
+    Parameters
+    ----------
+    train_maps, val_maps : numpy.ndarray
+        Base maps ``(n, 3, n_mels, frames)`` (float16 or float32), one row per chunk.
+    train_labels, val_labels : numpy.ndarray
+        1 for AI, 0 for real, per chunk (``val_labels`` per clip when ``val_reduce`` is given).
+    recipe : ClassifierRecipe
+        Budget, crops, seed.
+    featurizer : ForensicFeaturizer
+        Turns base maps into the feature set's channels.
+    val_reduce : callable, optional
+        Maps chunk probabilities to clip probabilities (e.g. a median per clip), so validation
+        AUC is measured per clip as the evaluation will be.
+
+    Returns
+    -------
+    (classifier, history)
+        The best classifier (eval mode, CPU) and a DataFrame with ``epoch, train_loss,
+        val_loss, val_auc``.
+    """
+    dev = resolve_device(device)
+    seed_everything(recipe.seed)
+    featurizer = featurizer.to(dev)
+    classifier = CompactCNN(in_channels=featurizer.n_channels, widths=cnn_widths,
+                            hidden=cnn_hidden).to(dev)
+    opt = torch.optim.AdamW(classifier.parameters(), lr=recipe.lr,
+                            weight_decay=recipe.weight_decay)
+    rng = np.random.default_rng(recipe.seed)
+    train_labels = np.asarray(train_labels).astype(int)
+    n_batches = max(1, math.ceil(len(train_labels) / recipe.batch_size))
+    total = n_batches * recipe.epochs
+    history, best_auc, best_state = [], -1.0, None
+    step = 0
+    bar = tqdm(range(recipe.epochs), desc="classifier", disable=not progress)
+    for epoch in bar:
+        classifier.train()
+        losses = []
+        for idx in _balanced_batches(train_labels, recipe.batch_size, n_batches, rng):
+            base = torch.from_numpy(train_maps[np.sort(idx)].astype(np.float32)).to(dev)
+            y = torch.from_numpy(train_labels[np.sort(idx)].astype(np.float32)).to(dev)
+            feats = featurizer.channels_from_base(base)
+            frames = feats.shape[-1]
+            if recipe.crop_frames < frames:
+                t0 = int(rng.integers(0, frames - recipe.crop_frames + 1))
+                feats = feats[..., t0:t0 + recipe.crop_frames]
+            for group in opt.param_groups:
+                group["lr"] = _lr_at(step, total, recipe.lr, warmup=min(20, total // 10 + 1))
+            loss = F.binary_cross_entropy_with_logits(classifier(feats), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            step += 1
+        p_val = predict_maps(classifier, featurizer, val_maps, device=dev)
+        if val_reduce is not None:
+            p_val = val_reduce(p_val)
+        y_val = np.asarray(val_labels).astype(int)
+        eps = 1e-6
+        val_loss = float(-np.mean(y_val * np.log(p_val + eps) + (1 - y_val) * np.log(1 - p_val
+                                                                                   + eps)))
+        auc = roc_auc(y_val, p_val)
+        history.append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)),
+                        "val_loss": val_loss, "val_auc": auc})
+        bar.set_postfix(val_auc=f"{auc:.4f}")
+        # Ties go to the later epoch (more training, same validation evidence).
+        if np.isfinite(auc) and auc >= best_auc:
+            best_auc = auc
+            best_state = {k: v.detach().clone() for k, v in classifier.state_dict().items()}
+    if best_state is not None:
+        classifier.load_state_dict(best_state)
+    return classifier.cpu().eval(), pd.DataFrame(history)

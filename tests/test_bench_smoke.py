@@ -1,0 +1,55 @@
+"""The real smoke benchmark, built as CI builds it (cached for the notebook run that follows)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from artifactnet_core.bench import build_bench, check_split_disjointness, load_manifest
+from artifactnet_core.bench.manifest import MANIFEST_COLUMNS, manifest_bytes, validate_manifest
+from artifactnet_core.bench.zoo import zoo_for_profile
+
+
+@pytest.fixture(scope="module")
+def smoke():
+    path = build_bench(profile="smoke", seed=0, progress=False)
+    meta = json.loads((path.parent / "bench_config.json").read_text())
+    return path, load_manifest(path), meta
+
+
+@pytest.mark.slow
+def test_schema_and_composition(smoke):
+    path, df, meta = smoke
+    validate_manifest(df)
+    assert list(pd.read_csv(path, nrows=0).columns[:10]) == list(MANIFEST_COLUMNS)
+    assert set(df["label"]) == {"real", "ai"}
+    assert df["source"].nunique() == 6
+    assert set(df.loc[df["label"] == "ai", "generator"]) == {s.name for s in
+                                                            zoo_for_profile("smoke")}
+    assert (df["duration_s"] == 4.0).all()
+
+
+@pytest.mark.slow
+def test_no_leak_between_splits(smoke):
+    _, df, meta = smoke
+    assert len(meta["heldout_families"]) >= 2 and len(meta["heldout_sources"]) >= 1
+    check_split_disjointness(df, heldout_families=meta["heldout_families"],
+                             heldout_sources=meta["heldout_sources"],
+                             forbidden_tracks=meta["gentrain_tracks"])
+    trainval = df[df["split"].isin(["train", "val"])]
+    assert not set(trainval["source"]) & set(meta["heldout_sources"])
+    assert not set(trainval.loc[trainval["label"] == "ai", "family"]) & set(
+        meta["heldout_families"])
+    assert df.groupby("track_id")["split"].nunique().max() <= 2  # track split + 'excluded'
+
+
+@pytest.mark.slow
+def test_rebuild_is_identical(smoke):
+    path, df, meta = smoke
+    again = build_bench(profile="smoke", seed=0, progress=False)  # resumes: nothing to redo
+    assert again == path
+    assert manifest_bytes(load_manifest(again)) == path.read_bytes()
+    sha = (path.parent / "manifest.sha256").read_text().split()[0]
+    assert sha == meta["manifest_sha256"]

@@ -1,0 +1,77 @@
+"""The notebooks: paired sources, and a headless papermill run of all of them (smoke profile).
+
+The run writes figures, tables and cards into temporary folders, so the committed ones (from the
+paper/laptop profile) are never overwritten by smoke-profile numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from artifactnet_core.notebooks import notebook_sources, out_of_sync, run
+
+#: Files each notebook must write (figures/ and data_cards/ of the run).
+EXPECTED = {
+    "00_quickstart": ["fig00_residual.png"],
+    "01_residual_physics": ["fig01_zero_insertion.png"],
+    "02_artifactbench": ["tab02_counts_by_source.csv", "tab02_generators.md",
+                         "fig02_examples.png", "cards/artifactbench_mini.md"],
+    "03_train": ["tab03_objective_selection.csv", "fig03_training_curves.png", "tab03_model.md"],
+    "04_zero_shot": ["tab04_zero_shot.csv", "tab04_per_generator.csv", "tab04_per_family.md",
+                     "tab04_per_source.csv", "fig04_roc_pr_confusion.png",
+                     "fig04_per_generator.png", "cards/model_card.md"],
+    "05_codec_drift": ["tab05_codec_drift.csv", "fig05_codec_drift.png", "tab05_targets.md"],
+}
+BINDER_MEMORY_MIB = 2048
+
+
+def test_every_notebook_is_paired_and_clean():
+    assert len(notebook_sources()) >= 6
+    assert out_of_sync() == []
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("notebook run")
+    env = {"ARTIFACTNET_FIGURES": str(root / "figures"), "ARTIFACTNET_CARDS": str(root / "cards")}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        summary = run(profile="smoke", seed=0, output_dir=root / "executed", progress=False)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return root, summary
+
+
+@pytest.mark.slow
+def test_all_notebooks_ran(smoke_run):
+    root, summary = smoke_run
+    assert [r["notebook"] for r in summary] == [p.stem for p in notebook_sources()]
+    for row in summary:
+        executed = json.loads((root / "executed" / f"{row['notebook']}.ipynb").read_text())
+        errors = [o for c in executed["cells"] for o in c.get("outputs", [])
+                  if o.get("output_type") == "error"]
+        assert not errors, row["notebook"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", sorted(EXPECTED))
+def test_notebook_wrote_its_results(smoke_run, notebook):
+    root, _ = smoke_run
+    for name in EXPECTED[notebook]:
+        path = root / (name if name.startswith("cards/") else f"figures/{name}")
+        assert path.exists() and path.stat().st_size > 0, f"{notebook} did not write {name}"
+
+
+@pytest.mark.slow
+def test_peak_memory_fits_binder(smoke_run):
+    _, summary = smoke_run
+    for row in summary:
+        assert row["peak_rss_mib"] < BINDER_MEMORY_MIB, row

@@ -1,0 +1,160 @@
+"""The training pipeline on a tiny synthetic benchmark: determinism, caching, chunk rules."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import SR, music_like
+
+from artifactnet_core import pipeline
+from artifactnet_core.audio import write_audio
+from artifactnet_core.bench.atomic import file_sha256
+from artifactnet_core.bench.manifest import make_manifest, write_manifest
+from artifactnet_core.data import (
+    TRAIN_LOSSY_VERSIONS,
+    BenchData,
+    assigned_version,
+    chunk_starts,
+    parse_version,
+    split_chunks,
+)
+from artifactnet_core.detect import ChunkStream
+from artifactnet_core.training import ClassifierRecipe, UNetRecipe, train_unet
+
+CHUNK = 176_400
+TINY = pipeline.Profile(
+    name="tiny", bench="smoke",
+    unet=UNetRecipe(base_width=4, steps=4, batch_size=2, crop_bins=64, crop_frames=32),
+    classifier=ClassifierRecipe(epochs=2, batch_size=8, crop_frames=64),
+    n_boot=20, max_eval_clips=8, feature_batch=4)
+
+
+def fake_generator(x: np.ndarray) -> np.ndarray:
+    """A stand-in 'decoder': zero-insertion up-sampling by 4, which leaves spectral images."""
+    up = np.zeros_like(x)
+    up[::4] = x[::4] * 4
+    return (0.5 * x + 0.5 * up / 4).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def tiny_bench(tmp_path_factory) -> BenchData:
+    root = tmp_path_factory.mktemp("tiny bench")
+    rows = []
+    families = {"gA": "tconv", "gB": "resize", "gC": "istft"}
+    for t in range(9):
+        split = ("train", "train", "train", "train", "val", "val", "test", "test", "test")[t]
+        x = music_like(4.0, seed=100 + t)
+        real = f"real/t{t}.flac"
+        write_audio(root / real, x, sr=SR)
+        base = {"source": "synth", "split": split, "split_track": split, "codec": "wav",
+                "duration_s": 4.0, "track_id": f"synth/t{t}", "clip_id": f"synth/t{t}@0",
+                "real_path": real, "bench_origin": "test" if split == "test" else "train",
+                "heldout": "none"}
+        rows.append({**base, "path": real, "label": "real", "generator": "none",
+                     "family": "none"})
+        for g, fam in families.items():
+            if fam == "istft" and split != "test":
+                continue
+            path = f"ai/{g}/t{t}.flac"
+            write_audio(root / path, fake_generator(x), sr=SR)
+            rows.append({**base, "path": path, "label": "ai", "generator": g, "family": fam,
+                         "heldout": "family" if fam == "istft" else "none"})
+    df = make_manifest(rows)
+    df["sha256"] = [file_sha256(root / p) for p in df["path"]]
+    sha = write_manifest(df, root / "manifest.csv")
+    (root / "manifest.sha256").write_text(f"{sha}  manifest.csv\n")
+    (root / "bench_config.json").write_text(json.dumps({"heldout_families": ["istft"],
+                                                        "heldout_sources": []}))
+    return BenchData(root / "manifest.csv")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """One cache for the module: later tests reuse what earlier ones trained."""
+    root = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ARTIFACTNET_CACHE", str(root))
+        yield root
+
+
+@pytest.mark.parametrize("n", [CHUNK // 3, CHUNK, CHUNK + CHUNK // 2 - 1, CHUNK + CHUNK // 2,
+                               3 * CHUNK + 5])
+def test_chunk_rule_matches_the_stream(tmp_path, n):
+    x = np.tile(music_like(1.0), n // SR + 1)[:n]
+    path = write_audio(tmp_path / "x.wav", x, sr=SR, subtype="FLOAT")
+    streamed = list(ChunkStream(path, chunk_samples=CHUNK))
+    assert [s for s, _ in streamed] == chunk_starts(n, CHUNK)
+    np.testing.assert_array_equal(np.stack([c for _, c in streamed]), split_chunks(x, CHUNK))
+
+
+def test_versions():
+    assert parse_version("mp3_128") == ("mp3", 128_000)
+    assert parse_version("wav") == ("wav", 0)
+    with pytest.raises(ValueError):
+        parse_version("flac_9")
+    drawn = {assigned_version(f"clip{i}", seed=0) for i in range(200)}
+    assert drawn == set(TRAIN_LOSSY_VERSIONS)
+    assert assigned_version("a", seed=1) == assigned_version("a", seed=1)
+
+
+def test_bench_data_caches_lossy_versions(tiny_bench):
+    path = tiny_bench.rows(split="train")["path"].iloc[0]
+    first = tiny_bench.audio(path, "opus_64")
+    assert (tiny_bench.version_dir / "opus_64").exists()
+    np.testing.assert_array_equal(first, tiny_bench.audio(path, "opus_64"))
+    assert first.shape == tiny_bench.audio(path).shape
+
+
+def test_validation_family_is_a_seen_family(tiny_bench):
+    assert pipeline.heldout_families(tiny_bench) == ("istft",)
+    assert pipeline.validation_family(tiny_bench) == "resize"  # ties: alphabetical
+
+
+@pytest.mark.parametrize("objective", ["paired", "real_only"])
+def test_unet_training_is_deterministic(tiny_bench, objective):
+    recipe = dataclasses.replace(TINY.unet, objective=objective, seed=3)
+    a, hist_a = train_unet(tiny_bench, recipe, progress=False, val_items=2, val_every=2)
+    b, hist_b = train_unet(tiny_bench, recipe, progress=False, val_items=2, val_every=2)
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(va, vb), k
+    assert hist_a.equals(hist_b)
+    c, _ = train_unet(tiny_bench, dataclasses.replace(recipe, seed=4), progress=False,
+                      val_items=2, val_every=2)
+    assert not torch.equal(a.head.weight, c.head.weight)
+
+
+def test_detector_end_to_end_and_cached(tiny_bench, cache):
+    det = pipeline.train_detector(tiny_bench, TINY, seed=0, progress=False)
+    assert 0.0 <= det.threshold <= 1.0
+    assert det.model.config.info["validation_family"] == "resize"
+    assert set(det.val_scores["version"]) > {"wav"}  # codec-aware validation
+    test = tiny_bench.rows(split="test")
+    scores = det.score(test, "wav", progress=False)
+    assert scores["p_ai"].between(0, 1).all() and len(scores) == len(test)
+    again = pipeline.train_detector(tiny_bench, TINY, seed=0, progress=False)
+    assert again.key == det.key
+    np.testing.assert_array_equal(again.score(test, "wav", progress=False)["p_ai"],
+                                  scores["p_ai"])
+    assert list(cache.glob("runs/*/detector-*.safetensors"))
+
+
+def test_default_detector_chooses_on_validation(tiny_bench, cache):
+    choice = pipeline.default_detector(tiny_bench, TINY, seed=0, progress=False)
+    assert set(choice.table["objective"]) == {"paired", "real_only"}
+    assert choice.table["chosen"].sum() == 1
+    best = choice.table.loc[choice.table["chosen"], "objective"].item()
+    assert choice.chosen is choice.candidates[best]
+
+
+def test_export_writes_loadable_half_weights(tiny_bench, cache, tmp_path):
+    from artifactnet_core.model import load_model
+
+    det = pipeline.train_detector(tiny_bench, TINY, seed=0, progress=False)
+    path = pipeline.export_weights(det, tmp_path / "w.safetensors", extra_info={"note": "x"})
+    model = load_model(path)
+    assert model.config.info["note"] == "x"
+    assert model.config.threshold == det.threshold
