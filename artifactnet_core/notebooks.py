@@ -7,8 +7,9 @@ notebook in order with papermill, injecting ``profile`` and ``seed`` into the ce
 notebook ends by calling :func:`report_resources`, so the runner can print a table of wall time
 and peak memory per notebook.
 
-``python -m artifactnet_core.notebooks run --profile smoke`` is what ``make test`` runs;
-``make reproduce`` runs the same with the ``paper`` (GPU) or ``laptop`` profile.
+``python -m artifactnet_core.notebooks run --profile smoke`` is what ``make test`` runs (its
+figures go to ``notebooks/executed/smoke/``, never to ``figures/``); ``make reproduce`` runs the
+same with the ``paper`` (GPU) or ``laptop`` profile, writing ``figures/`` and ``data_cards/``.
 """
 
 from __future__ import annotations
@@ -88,9 +89,21 @@ def report_resources(name: str) -> dict[str, float]:
     return record
 
 
+def declared_parameters(nb) -> set[str]:
+    """Names assigned in the notebook's cell tagged ``parameters`` (``name = value`` lines)."""
+    names = set()
+    for cell in nb.cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            for line in cell.source.splitlines():
+                name, eq, _ = line.partition("=")
+                if eq and name.strip().isidentifier():
+                    names.add(name.strip())
+    return names
+
+
 def run(*, profile: str = "smoke", seed: int = 0, only: list[str] | None = None,
         output_dir: Path = EXECUTED_DIR, kernel_name: str | None = None,
-        progress: bool = True) -> list[dict]:
+        progress: bool = True, extra: dict | None = None) -> list[dict]:
     """Execute the notebooks in order with papermill; stop at the first failure.
 
     Parameters
@@ -105,6 +118,9 @@ def run(*, profile: str = "smoke", seed: int = 0, only: list[str] | None = None,
         Where executed copies go.
     kernel_name : str, optional
         Jupyter kernel; default: the kernel of this Python (``python3`` in its environment).
+    extra : dict, optional
+        More parameters (e.g. ``{"export_weights": True}``), passed only to the notebooks whose
+        ``parameters`` cell declares them.
 
     Returns
     -------
@@ -118,6 +134,10 @@ def run(*, profile: str = "smoke", seed: int = 0, only: list[str] | None = None,
 
     profile = get_profile(profile).name
     output_dir.mkdir(parents=True, exist_ok=True)
+    if profile == "smoke":
+        # Smoke numbers mean nothing: they never overwrite the committed figures and cards.
+        for var, sub in (("ARTIFACTNET_FIGURES", "figures"), ("ARTIFACTNET_CARDS", "cards")):
+            os.environ.setdefault(var, str(output_dir / "smoke" / sub))
     records_dir = output_dir / "records"
     records_dir.mkdir(exist_ok=True)
     os.environ["ARTIFACTNET_NOTEBOOK_RECORDS"] = str(records_dir)
@@ -126,13 +146,16 @@ def run(*, profile: str = "smoke", seed: int = 0, only: list[str] | None = None,
         if only and not any(src.name.startswith(prefix) for prefix in only):
             continue
         nb = jupytext.read(src)
+        declared = declared_parameters(nb)
+        parameters = {"profile": profile, "seed": seed,
+                      **{k: v for k, v in (extra or {}).items() if k in declared}}
         staged = output_dir / f"{src.stem}.input.ipynb"
         jupytext.write(nb, staged, fmt="ipynb")
         target = output_dir / f"{src.stem}.ipynb"
         t0 = time.perf_counter()
         print(f"== {src.stem} ({profile}, seed {seed})", file=sys.stderr, flush=True)
         papermill.execute_notebook(str(staged), str(target),
-                                   parameters={"profile": profile, "seed": seed},
+                                   parameters=parameters,
                                    kernel_name=kernel_name or "python3", cwd=str(NOTEBOOK_DIR),
                                    progress_bar=progress)
         staged.unlink()
@@ -155,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--seed", type=int, default=0)
     p_run.add_argument("--only", nargs="*", help="notebook number prefixes, e.g. 00 03")
     p_run.add_argument("--output-dir", type=Path, default=EXECUTED_DIR)
+    p_run.add_argument("--export-weights", action="store_true",
+                       help="notebook 03 writes the chosen detector into the package "
+                            "(artifactnet_core/weights/)")
     sub.add_parser("sync", help="regenerate the .ipynb files from the .py sources")
     sub.add_parser("check", help="fail if any .ipynb is out of sync with its .py")
     args = parser.parse_args(argv)
@@ -168,8 +194,9 @@ def main(argv: list[str] | None = None) -> int:
             print(p, file=sys.stderr)
         return 1 if problems else 0
     summary = run(profile=args.profile, seed=args.seed, only=args.only,
-                  output_dir=args.output_dir)
-    print(f"figures and tables in {figures_dir()}")
+                  output_dir=args.output_dir,
+                  extra={"export_weights": True} if args.export_weights else None)
+    print(f"figures and tables in {os.environ.get('ARTIFACTNET_FIGURES') or figures_dir()}")
     for row in summary:
         print(f"{row['notebook']:<28} {row['seconds']:>8.1f} s  {row['peak_rss_mib']:>8.0f} MiB")
     return 0

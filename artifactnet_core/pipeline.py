@@ -83,7 +83,7 @@ PROFILES: dict[str, Profile] = {
         name="smoke", bench="smoke",
         unet=UNetRecipe(base_width=8, steps=40, batch_size=4, crop_bins=128, crop_frames=48),
         classifier=ClassifierRecipe(epochs=4, batch_size=16, crop_frames=96),
-        n_boot=200, max_eval_clips=16, feature_batch=4),
+        n_boot=100, max_eval_clips=8, feature_batch=4),
     "laptop": Profile(
         name="laptop", bench="laptop",
         unet=UNetRecipe(base_width=16, steps=400, batch_size=8, crop_bins=256, crop_frames=64),

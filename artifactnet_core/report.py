@@ -1,4 +1,4 @@
-"""Measured notebook timings into ``notebooks/README.md``.
+"""Measured numbers into the READMEs: notebook timings and the headline results.
 
 The notebook runner (:func:`artifactnet_core.notebooks.run`) writes
 ``notebooks/executed/summary_<profile>.json``: per notebook its wall time in seconds and the
@@ -12,6 +12,10 @@ Only measured numbers appear; a notebook or profile without a measurement shows 
         --machine smoke="2 CPU cores" --machine paper="1 × H100"
 
 Used by the Makefile after a notebook run; the table is read in ``notebooks/README.md``.
+:func:`results_block` renders the headline results from the tables the notebooks wrote to
+``figures/`` (04 zero-shot targets, 05 codec drift, 06 baselines) and :func:`update_results`
+puts them between ``<!-- results:start -->`` and ``<!-- results:end -->`` of the top-level
+README, so every number there comes from a notebook (``--results``).
 """
 
 from __future__ import annotations
@@ -25,12 +29,16 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from .notebooks import EXECUTED_DIR, NOTEBOOK_DIR, notebook_sources
+from .paths import REPO_DIR, figures_dir
 
 START = "<!-- timings:start -->"
 END = "<!-- timings:end -->"
 #: Profiles in the order of the table's columns (others follow, sorted).
 PROFILE_ORDER = ("smoke", "laptop", "paper")
 README = NOTEBOOK_DIR / "README.md"
+TOP_README = REPO_DIR / "README.md"
+RESULTS_START = "<!-- results:start -->"
+RESULTS_END = "<!-- results:end -->"
 _SUMMARY = re.compile(r"summary_(?P<profile>[\w-]+)\.json$")
 
 
@@ -152,6 +160,80 @@ def update_readme(readme: str | Path = README,
     return new != text
 
 
+def _with_ci(row: Mapping, metric: str, *, percent: bool = False) -> str:
+    scale, unit = (100.0, " %") if percent else (1.0, "")
+    value = row.get(metric)
+    if value is None or not math.isfinite(float(value)):
+        return "–"
+    text = f"{scale * float(value):.{2 if percent else 3}f}{unit}"
+    lo, hi = row.get(f"{metric}_lo"), row.get(f"{metric}_hi")
+    if lo is not None and hi is not None and math.isfinite(float(lo)) and math.isfinite(float(hi)):
+        text += f" [{scale * float(lo):.{2 if percent else 3}f}, {scale * float(hi):.{2 if percent else 3}f}]"
+    return text
+
+
+def results_block(figures: str | Path | None = None) -> str:
+    """Markdown of the headline results, read from the notebooks' tables in ``figures``.
+
+    Parameters
+    ----------
+    figures : path, optional
+        Folder of ``tab04_*.csv``, ``tab05_targets.csv``, ``tab06_baselines.csv`` (default
+        :func:`artifactnet_core.paths.figures_dir`).
+
+    Returns
+    -------
+    str
+        Two tables (the paper's targets, the baselines) and the profile they come from; a note
+        saying so when the notebooks have not been run.
+    """
+    import pandas as pd
+
+    root = Path(figures) if figures else figures_dir()
+    needed = ["tab04_zero_shot.csv", "tab04_targets.csv", "tab05_targets.csv",
+              "tab06_baselines.csv"]
+    missing = [n for n in needed if not (root / n).exists()]
+    if missing:
+        return ("_No results yet: run `make reproduce` (missing "
+                + ", ".join(f"`figures/{n}`" for n in missing) + ")._")
+    zero_shot = pd.read_csv(root / "tab04_zero_shot.csv").iloc[0].to_dict()
+    t4 = pd.read_csv(root / "tab04_targets.csv")
+    t5 = pd.read_csv(root / "tab05_targets.csv")
+    base = pd.read_csv(root / "tab06_baselines.csv")
+    profile = str(t4["profile"].iloc[0])
+    lines = [f"Profile **`{profile}`**, seed 0; zero-shot test split (held-out generator families "
+             f"and real source), {int(zero_shot['n_ai'])} AI and {int(zero_shot['n_real'])} real "
+             "clips; 95 % bootstrap intervals over source tracks.", "",
+             "| claim | paper | target | measured here | met |", "|---|---|---|---|---|"]
+    measured = {"F1": _with_ci(zero_shot, "f1"), "FPR": _with_ci(zero_shot, "fpr", percent=True)}
+    for _, r in pd.concat([t4, t5]).iterrows():
+        value = measured.get(r["metric"], f"{float(r['measured']):.3f}")
+        lines.append(f"| {r['metric']} | {r['paper']} | {r['target']} | {value} | "
+                     f"{'yes' if bool(r['met']) else '**no**'} |")
+    lines += ["", "| model | parameters | F1 | FPR | ROC-AUC | mean codec drift | CPU s / 4 s clip "
+              "| source |", "|---|---|---|---|---|---|---|---|"]
+    for _, r in base.iterrows():
+        r = r.to_dict()
+        params = f"{int(r['parameters']):,}" if pd.notna(r.get("parameters")) else "–"
+        drift = f"{r['mean_drift']:.3f}" if pd.notna(r.get("mean_drift")) else "–"
+        cpu = f"{r['cpu_s_per_4s_clip']:.3f}" if pd.notna(r.get("cpu_s_per_4s_clip")) else "–"
+        lines.append(f"| {r['model']} | {params} | {_with_ci(r, 'f1')} | "
+                     f"{_with_ci(r, 'fpr', percent=True)} | {_with_ci(r, 'auc')} | {drift} | "
+                     f"{cpu} | {r['source']} |")
+    return "\n".join(lines)
+
+
+def update_results(readme: str | Path = TOP_README, figures: str | Path | None = None) -> bool:
+    """Rewrite the results block of the top-level README from ``figures``; return whether it
+    changed."""
+    readme = Path(readme)
+    text = readme.read_text()
+    new = replace_block(text, results_block(figures), start=RESULTS_START, end=RESULTS_END)
+    if new != text:
+        readme.write_text(new)
+    return new != text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m artifactnet_core.report",
                                      description="Write measured notebook timings into "
@@ -162,7 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--machine", action="append", default=[], metavar="PROFILE=TEXT",
                         help="what a profile's run ran on, e.g. smoke='2 CPU cores'")
     parser.add_argument("--print", action="store_true", help="print the table, change nothing")
+    parser.add_argument("--results", action="store_true",
+                        help="also rewrite the results block of the top-level README from figures/")
     args = parser.parse_args(argv)
+    if args.results:
+        changed = update_results()
+        print(f"{TOP_README}: results {'updated' if changed else 'unchanged'}")
     machines = dict(m.split("=", 1) for m in args.machine)
     summaries = load_summaries(args.summaries or None)
     if args.print:

@@ -56,7 +56,7 @@ if "google.colab" in sys.modules:
 profile = "smoke"
 seed = 0
 device = None  # None: CUDA when present, else CPU
-export_weights = False  # write the chosen model into the package (make reproduce, paper profile)
+export_weights = False  # write the chosen model into the package (make reproduce)
 
 # %%
 import matplotlib.pyplot as plt
@@ -122,9 +122,11 @@ summary
 # %%
 assert 0.0 <= detector.threshold <= 1.0
 assert selection["chosen"].sum() == 1
-if export_weights:
+if export_weights and prof.name == "smoke":
+    print("not exporting: a smoke-profile detector is no model to ship")
+elif export_weights:
     path = pipeline.export_weights(detector)
-    print("exported", path)
+    print("exported", path, "| trained on the", prof.name, "profile")
 
 # %%
 report_resources("03_train")

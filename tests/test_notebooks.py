@@ -24,6 +24,12 @@ EXPECTED = {
                      "tab04_per_source.csv", "fig04_roc_pr_confusion.png",
                      "fig04_per_generator.png", "cards/model_card.md"],
     "05_codec_drift": ["tab05_codec_drift.csv", "fig05_codec_drift.png", "tab05_targets.md"],
+    "06_baselines": ["tab06_baselines.csv", "fig06_baselines.png"],
+    "07_ablations_controls": ["tab07_protocols.csv", "tab07_codec_control.csv", "tab07_hpss.csv",
+                              "tab07_mask_bound.csv", "tab07_objective.csv",
+                              "tab07_leave_one_family_out.csv", "tab07_summary.md",
+                              "fig07_codec_control.png", "fig07_leave_one_family_out.png"],
+    "08_explorer": ["fig08_explorer.png"],
 }
 BINDER_MEMORY_MIB = 2048
 
@@ -75,3 +81,14 @@ def test_peak_memory_fits_binder(smoke_run):
     _, summary = smoke_run
     for row in summary:
         assert row["peak_rss_mib"] < BINDER_MEMORY_MIB, row
+
+
+def test_extra_parameters_go_only_where_declared():
+    import jupytext
+
+    from artifactnet_core.notebooks import declared_parameters
+
+    sources = {p.stem: jupytext.read(p) for p in notebook_sources()}
+    assert {"profile", "seed"} <= declared_parameters(sources["00_quickstart"])
+    assert "export_weights" in declared_parameters(sources["03_train"])
+    assert "export_weights" not in declared_parameters(sources["04_zero_shot"])

@@ -79,3 +79,35 @@ def test_readme_has_the_markers():
 
     text = README.read_text()
     assert text.index(START) < text.index(END)
+
+
+def test_results_block_reads_the_notebook_tables(tmp_path):
+    import pandas as pd
+
+    from artifactnet_core.report import RESULTS_END, RESULTS_START, results_block, update_results
+
+    assert "No results yet" in results_block(tmp_path)
+    pd.DataFrame([{"subset": "zero-shot", "n": 30, "n_ai": 20, "n_real": 10, "f1": 0.9,
+                   "f1_lo": 0.8, "f1_hi": 0.95, "fpr": 0.1, "fpr_lo": 0.0, "fpr_hi": 0.3}]
+                 ).to_csv(tmp_path / "tab04_zero_shot.csv", index=False)
+    pd.DataFrame([{"metric": "F1", "paper": 0.9829, "target": ">= 0.98", "measured": 0.9,
+                   "met": False, "profile": "laptop"},
+                  {"metric": "FPR", "paper": 0.0149, "target": "<= 0.015", "measured": 0.1,
+                   "met": False, "profile": "laptop"}]).to_csv(tmp_path / "tab04_targets.csv",
+                                                               index=False)
+    pd.DataFrame([{"metric": "mean Δ (codec-aware)", "paper": 0.16, "target": "<= 0.15",
+                   "measured": 0.12, "met": True, "profile": "laptop"}]
+                 ).to_csv(tmp_path / "tab05_targets.csv", index=False)
+    pd.DataFrame([{"model": "ArtifactNet (ours)", "parameters": 1000, "f1": 0.9, "fpr": 0.1,
+                   "auc": 0.97, "mean_drift": 0.12, "cpu_s_per_4s_clip": 0.5,
+                   "source": "measured (laptop profile)"}]
+                 ).to_csv(tmp_path / "tab06_baselines.csv", index=False)
+    block = results_block(tmp_path)
+    assert "Profile **`laptop`**" in block and "20 AI and 10 real" in block
+    assert "| F1 | 0.9829 | >= 0.98 | 0.900 [0.800, 0.950] | **no** |" in block
+    assert "| FPR | 0.0149 | <= 0.015 | 10.00 % [0.00, 30.00] | **no** |" in block
+    assert "| mean Δ (codec-aware) | 0.16 | <= 0.15 | 0.120 | yes |" in block
+    assert "| ArtifactNet (ours) | 1,000 | 0.900 |" in block
+    readme = tmp_path / "README.md"
+    readme.write_text(f"top\n{RESULTS_START}\nold\n{RESULTS_END}\n")
+    assert update_results(readme, tmp_path) and "old" not in readme.read_text()
