@@ -89,6 +89,39 @@ def report_resources(name: str) -> dict[str, float]:
     return record
 
 
+def executed_summary(output_dir: Path = EXECUTED_DIR, *, profile: str | None = None
+                     ) -> list[dict]:
+    """Wall time and peak memory of the notebooks executed in ``output_dir``, in notebook order.
+
+    Read from what the runs left: papermill's ``duration`` in each executed notebook's metadata
+    and the peak memory :func:`report_resources` recorded. Notebooks that failed or did not finish
+    are left out, so a partial run (``--only``, or one interrupted) still reports what it measured.
+
+    Parameters
+    ----------
+    output_dir : path
+        Folder of executed notebooks (``notebooks/executed/``).
+    profile : str, optional
+        Keep only the notebooks executed with this profile.
+    """
+    rows = []
+    for src in notebook_sources():
+        path = output_dir / f"{src.stem}.ipynb"
+        if not path.exists():
+            continue
+        meta = json.loads(path.read_text()).get("metadata", {}).get("papermill", {})
+        ran_with = meta.get("parameters", {}).get("profile")
+        if meta.get("exception") or meta.get("duration") is None or \
+                (profile is not None and ran_with != profile):
+            continue
+        record = output_dir / "records" / f"{src.stem}.json"
+        peak = json.loads(record.read_text())["peak_rss_mib"] if record.exists() \
+            else float("nan")
+        rows.append({"notebook": src.stem, "profile": ran_with,
+                     "seconds": round(float(meta["duration"]), 1), "peak_rss_mib": peak})
+    return rows
+
+
 def declared_parameters(nb) -> set[str]:
     """Names assigned in the notebook's cell tagged ``parameters`` (``name = value`` lines)."""
     names = set()
@@ -125,7 +158,9 @@ def run(*, profile: str = "smoke", seed: int = 0, only: list[str] | None = None,
     Returns
     -------
     list of dict
-        Per notebook: name, seconds, peak memory (MiB).
+        Per notebook run now: name, seconds, peak memory (MiB). ``summary_<profile>.json`` in
+        ``output_dir`` is rewritten after every notebook from :func:`executed_summary`, so it also
+        keeps the notebooks of earlier partial runs of the same profile.
     """
     import jupytext
     import papermill
@@ -141,7 +176,7 @@ def run(*, profile: str = "smoke", seed: int = 0, only: list[str] | None = None,
     records_dir = output_dir / "records"
     records_dir.mkdir(exist_ok=True)
     os.environ["ARTIFACTNET_NOTEBOOK_RECORDS"] = str(records_dir)
-    summary = []
+    ran = []
     for src in notebook_sources():
         if only and not any(src.name.startswith(prefix) for prefix in only):
             continue
@@ -159,15 +194,12 @@ def run(*, profile: str = "smoke", seed: int = 0, only: list[str] | None = None,
                                    kernel_name=kernel_name or "python3", cwd=str(NOTEBOOK_DIR),
                                    progress_bar=progress)
         staged.unlink()
-        seconds = time.perf_counter() - t0
-        record_path = records_dir / f"{src.stem}.json"
-        peak = json.loads(record_path.read_text())["peak_rss_mib"] if record_path.exists() \
-            else float("nan")
-        summary.append({"notebook": src.stem, "seconds": round(seconds, 1),
-                        "peak_rss_mib": peak})
-        print(f"   {seconds:.0f} s, peak {peak:.0f} MiB", file=sys.stderr, flush=True)
-    (output_dir / f"summary_{profile}.json").write_text(json.dumps(summary, indent=1))
-    return summary
+        ran.append(src.stem)
+        summary = executed_summary(output_dir, profile=profile)
+        (output_dir / f"summary_{profile}.json").write_text(json.dumps(summary, indent=1))
+        print(f"   {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    return [row for row in executed_summary(output_dir, profile=profile)
+            if row["notebook"] in ran]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,12 +213,22 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--export-weights", action="store_true",
                        help="notebook 03 writes the chosen detector into the package "
                             "(artifactnet_core/weights/)")
+    p_sum = sub.add_parser("summary", help="rewrite summary_<profile>.json from the executed "
+                                           "notebooks (e.g. after an interrupted run)")
+    p_sum.add_argument("--profile", required=True)
+    p_sum.add_argument("--output-dir", type=Path, default=EXECUTED_DIR)
     sub.add_parser("sync", help="regenerate the .ipynb files from the .py sources")
     sub.add_parser("check", help="fail if any .ipynb is out of sync with its .py")
     args = parser.parse_args(argv)
     if args.command == "sync":
         for path in sync():
             print(path.relative_to(REPO_DIR))
+        return 0
+    if args.command == "summary":
+        rows = executed_summary(args.output_dir, profile=args.profile)
+        (args.output_dir / f"summary_{args.profile}.json").write_text(json.dumps(rows, indent=1))
+        for row in rows:
+            print(f"{row['notebook']:<28} {row['seconds']:>8.1f} s  {row['peak_rss_mib']:>8.0f} MiB")
         return 0
     if args.command == "check":
         problems = out_of_sync()

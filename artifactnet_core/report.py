@@ -220,6 +220,11 @@ def results_block(figures: str | Path | None = None) -> str:
         lines.append(f"| {r['model']} | {params} | {_with_ci(r, 'f1')} | "
                      f"{_with_ci(r, 'fpr', percent=True)} | {_with_ci(r, 'auc')} | {drift} | "
                      f"{cpu} | {r['source']} |")
+    absent = [src.stem for src in notebook_sources()
+              if not list(root.glob(f"[ft][ia][gb]{src.stem[:2]}_*"))]
+    if absent:
+        lines += ["", "Not run for this profile, so nothing of theirs is in `figures/`: "
+                  + ", ".join(f"`{stem}`" for stem in absent) + "."]
     return "\n".join(lines)
 
 

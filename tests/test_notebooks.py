@@ -92,3 +92,22 @@ def test_extra_parameters_go_only_where_declared():
     assert {"profile", "seed"} <= declared_parameters(sources["00_quickstart"])
     assert "export_weights" in declared_parameters(sources["03_train"])
     assert "export_weights" not in declared_parameters(sources["04_zero_shot"])
+
+
+def test_executed_summary_keeps_finished_notebooks_of_the_profile(tmp_path):
+    from artifactnet_core.notebooks import executed_summary
+
+    stems = [p.stem for p in notebook_sources()][:4]
+    (tmp_path / "records").mkdir()
+    runs = [("laptop", 12.3, None), ("laptop", 40.0, "RuntimeError"), ("smoke", 5.0, None),
+            ("laptop", None, None)]  # finished, failed, other profile, unfinished
+    for stem, (profile, duration, exception) in zip(stems, runs, strict=True):
+        meta = {"papermill": {"parameters": {"profile": profile, "seed": 0},
+                              "duration": duration, "exception": exception}}
+        (tmp_path / f"{stem}.ipynb").write_text(json.dumps({"metadata": meta, "cells": []}))
+        (tmp_path / "records" / f"{stem}.json").write_text(
+            json.dumps({"notebook": stem, "peak_rss_mib": 321.0}))
+    rows = executed_summary(tmp_path, profile="laptop")
+    assert rows == [{"notebook": stems[0], "profile": "laptop", "seconds": 12.3,
+                     "peak_rss_mib": 321.0}]
+    assert [r["notebook"] for r in executed_summary(tmp_path)] == [stems[0], stems[2]]

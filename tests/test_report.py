@@ -81,12 +81,9 @@ def test_readme_has_the_markers():
     assert text.index(START) < text.index(END)
 
 
-def test_results_block_reads_the_notebook_tables(tmp_path):
+def write_result_tables(tmp_path):
     import pandas as pd
 
-    from artifactnet_core.report import RESULTS_END, RESULTS_START, results_block, update_results
-
-    assert "No results yet" in results_block(tmp_path)
     pd.DataFrame([{"subset": "zero-shot", "n": 30, "n_ai": 20, "n_real": 10, "f1": 0.9,
                    "f1_lo": 0.8, "f1_hi": 0.95, "fpr": 0.1, "fpr_lo": 0.0, "fpr_hi": 0.3}]
                  ).to_csv(tmp_path / "tab04_zero_shot.csv", index=False)
@@ -102,6 +99,13 @@ def test_results_block_reads_the_notebook_tables(tmp_path):
                    "auc": 0.97, "mean_drift": 0.12, "cpu_s_per_4s_clip": 0.5,
                    "source": "measured (laptop profile)"}]
                  ).to_csv(tmp_path / "tab06_baselines.csv", index=False)
+
+
+def test_results_block_reads_the_notebook_tables(tmp_path):
+    from artifactnet_core.report import RESULTS_END, RESULTS_START, results_block, update_results
+
+    assert "No results yet" in results_block(tmp_path)
+    write_result_tables(tmp_path)
     block = results_block(tmp_path)
     assert "Profile **`laptop`**" in block and "20 AI and 10 real" in block
     assert "| F1 | 0.9829 | >= 0.98 | 0.900 [0.800, 0.950] | **no** |" in block
@@ -111,3 +115,17 @@ def test_results_block_reads_the_notebook_tables(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"top\n{RESULTS_START}\nold\n{RESULTS_END}\n")
     assert update_results(readme, tmp_path) and "old" not in readme.read_text()
+
+
+
+def test_results_block_names_notebooks_that_wrote_nothing(tmp_path):
+    from artifactnet_core.notebooks import notebook_sources
+    from artifactnet_core.report import results_block
+
+    write_result_tables(tmp_path)
+    for src in notebook_sources():
+        if not src.stem.startswith(("04", "05", "06")):
+            (tmp_path / f"fig{src.stem[:2]}_x.png").write_bytes(b"png")
+    assert "Not run for this profile" not in results_block(tmp_path)
+    (tmp_path / "fig07_x.png").unlink()
+    assert "nothing of theirs is in `figures/`: `07_ablations_controls`." in results_block(tmp_path)
