@@ -73,13 +73,29 @@ def out_of_sync(notebook_dir: Path = NOTEBOOK_DIR) -> list[str]:
     return problems
 
 
+def peak_memory_mib() -> float:
+    """This process's peak resident memory in MiB.
+
+    Linux's ``VmHWM`` (high-water mark of this process's own memory map) first: ``ru_maxrss``
+    survives ``exec``, so a kernel started by a large parent (pytest) would report the parent's
+    size instead of its own.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def report_resources(name: str) -> dict[str, float]:
     """Print and record this process's peak memory (MiB) for the notebook runner.
 
     Called in the last cell of every notebook; the record goes to
     ``$ARTIFACTNET_NOTEBOOK_RECORDS/<name>.json`` when the runner set that variable.
     """
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = peak_memory_mib()
     record = {"notebook": name, "peak_rss_mib": round(peak_mib, 1)}
     print(f"{name}: peak memory {peak_mib:.0f} MiB")
     folder = os.environ.get("ARTIFACTNET_NOTEBOOK_RECORDS")

@@ -53,8 +53,9 @@ class Profile:
     Attributes
     ----------
     name : str
-        ``smoke`` (CI, minutes on 2 CPU cores), ``laptop`` (the protocol on a smaller bench,
-        about an hour on 2 CPU cores) or ``paper`` (the full ArtifactBench-mini, sized for one GPU).
+        ``smoke`` (CI, about 10 min for all notebooks on 2 CPU cores), ``laptop`` (the protocol
+        on a smaller bench: notebooks 00-06 and 08 took 54 min on 2 CPU cores, 07 about as long
+        again) or ``paper`` (the full ArtifactBench-mini, sized for one GPU).
     bench : str
         Benchmark profile to build.
     unet : UNetRecipe

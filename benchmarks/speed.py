@@ -13,8 +13,8 @@ alone on one 4 s chunk (1025 x 345 magnitude) against ``librosa.decompose.hpss``
 kernel and mask power, on one thread. With a CUDA GPU it also times the batched GPU path and
 HPSS's share of it.
 
-    python benchmarks/speed.py                 # 32 s of audio, shipped weights if present
-    python benchmarks/speed.py --seconds 60 --repeat 3
+    python benchmarks/speed.py                     # paper-size model, 32 s of audio
+    python benchmarks/speed.py --weights shipped   # the model `artifactnet detect` uses
 """
 
 from __future__ import annotations
@@ -82,10 +82,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=32.0, help="audio length")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--batch", type=int, default=4, help="chunks per forward pass")
-    parser.add_argument("--weights", default=None, help="default: shipped weights, else random")
+    parser.add_argument("--weights", default=None,
+                        help="a checkpoint, or 'shipped' for the package's weights; default: the "
+                             "paper-size architecture with random weights")
     args = parser.parse_args()
 
-    weights = args.weights or default_weights()
+    weights = default_weights() if args.weights == "shipped" else args.weights
+    if args.weights == "shipped" and weights is None:
+        parser.error("no weights are shipped in this installation")
     model = load_model(weights) if weights else ArtifactNet(ArtifactNetConfig())
     model.eval()
     counts = model.parameter_counts()

@@ -151,8 +151,8 @@ class BenchConfig:
 
 
 #: The three profiles. ``smoke``: 4 real clips per source and 4 generators for CI (its real-music
-#: part takes ~10 s on 2 CPU cores; generator training, set by the zoo, dominates). ``laptop``: ~180 real and ~360 AI clips, one generator per family,
-#: sized so that every notebook runs on 2 CPU cores in about an hour.
+#: part takes ~10 s on 2 CPU cores; generator training, set by the zoo, dominates). ``laptop``: 180 real and 360 AI clips, one generator per family
+#: (built in 26 min on 2 CPU cores shared with another job).
 #: ``paper``: ~1,070 real and ~3,200 AI clips of 4 s from the whole zoo (regeneration alone is
 #: ~12 min on 2 cores; clip length is the main cost knob).
 PROFILES: dict[str, BenchConfig] = {
