@@ -158,3 +158,33 @@ def test_export_writes_loadable_half_weights(tiny_bench, cache, tmp_path):
     model = load_model(path)
     assert model.config.info["note"] == "x"
     assert model.config.threshold == det.threshold
+
+
+def test_interactive_explorer_reruns_on_every_change(tiny_bench, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from artifactnet_core import explorer
+    from artifactnet_core.model import ArtifactNet, ArtifactNetConfig
+
+    model = ArtifactNet(ArtifactNetConfig(unet_base_width=4)).eval()
+    calls = []
+    real_analyse = explorer.analyse
+
+    def recording_analyse(data, model, clip_id, generator, version="wav", **kw):
+        calls.append((clip_id, generator, version))
+        return real_analyse(data, model, clip_id, generator, version, timeline=False, **kw)
+
+    monkeypatch.setattr(explorer, "analyse", recording_analyse)
+    ui = explorer.interactive_explorer(tiny_bench, model, versions=("wav", "mp3_128"))
+    clip_dd, gen_dd, ver_dd = ui.children[0].children
+    assert len(calls) == 1 and calls[0][2] == "wav"  # the first view, drawn once
+    ver_dd.value = "mp3_128"
+    assert calls[-1] == (clip_dd.value, gen_dd.value, "mp3_128")
+    other = next(v for _, v in gen_dd.options if v != gen_dd.value)
+    gen_dd.value = other
+    assert calls[-1][1] == other and len(calls) == 3
+    other_clip = next(v for _, v in clip_dd.options if v != clip_dd.value)
+    clip_dd.value = other_clip
+    assert calls[-1][0] == other_clip and len(calls) == 4  # one redraw, not one per dropdown
+    assert gen_dd.value in [v for _, v in gen_dd.options]
