@@ -21,12 +21,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 
 from .data import DRIFT_VERSIONS, BenchData, chunk_starts, split_chunks
 from .explain import residual_parts, show_spectrogram, to_db
 from .features import CHANNEL_NAMES
 from .model import ArtifactNet
+from .model import predict_chunks as chunk_probabilities
 
 #: Versions offered by the interactive explorer: WAV, the drift codecs, and the unseen Vorbis.
 EXPLORER_VERSIONS = (*DRIFT_VERSIONS, "mp3_64", "opus_64", "vorbis_128")
@@ -99,25 +99,6 @@ def _fit_chunk(audio: np.ndarray, chunk_samples: int, index: int) -> np.ndarray:
     """Chunk ``index`` of ``audio`` by the detector's tiling rule, zero-padded to full length."""
     chunks = split_chunks(audio, chunk_samples)
     return chunks[min(max(index, 0), len(chunks) - 1)]
-
-
-@torch.no_grad()
-def chunk_probabilities(model: ArtifactNet, chunks: np.ndarray, *, batch: int = 4) -> np.ndarray:
-    """The detector's P(AI) for each chunk.
-
-    Parameters
-    ----------
-    model : ArtifactNet
-        The detector (any device).
-    chunks : numpy.ndarray
-        ``(n_chunks, model.config.chunk_samples)`` mono samples at the model's rate.
-    batch : int
-        Chunks per forward pass (memory: about 0.3 GB per chunk for the paper-size UNet).
-    """
-    device = next(model.parameters()).device
-    out = [model.predict_proba(torch.as_tensor(chunks[i:i + batch], device=device)).cpu()
-           for i in range(0, len(chunks), batch)]
-    return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
 
 
 def track_timeline(data: BenchData, model: ArtifactNet, row: pd.Series, version: str = "wav"

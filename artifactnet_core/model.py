@@ -145,6 +145,29 @@ class ArtifactNet(nn.Module):
         return parts
 
 
+def predict_chunks(model: ArtifactNet, chunks: np.ndarray, *, batch: int = 4) -> np.ndarray:
+    """The detector's P(AI) for each chunk, ``batch`` chunks per forward pass.
+
+    Parameters
+    ----------
+    model : ArtifactNet
+        The detector (any device; it runs in eval mode via :meth:`ArtifactNet.predict_proba`).
+    chunks : numpy.ndarray or torch.Tensor
+        ``(n_chunks, model.config.chunk_samples)`` mono samples at the model's rate.
+    batch : int
+        Chunks per forward pass (memory: about 0.3 GB per chunk for the paper-size UNet).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_chunks,)`` float64 probabilities. Taught in notebook ``08_explorer``.
+    """
+    device = next(model.parameters()).device
+    out = [model.predict_proba(torch.as_tensor(chunks[i:i + batch], device=device)).float().cpu()
+           for i in range(0, len(chunks), batch)]
+    return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
+
+
 def aggregate_chunks(p_chunks: np.ndarray, *, method: str = "median",
                      weights: np.ndarray | None = None) -> float:
     """Combine chunk probabilities into one track score.

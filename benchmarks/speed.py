@@ -29,7 +29,13 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from artifactnet_core.data import split_chunks  # noqa: E402
-from artifactnet_core.model import ArtifactNet, ArtifactNetConfig, default_weights, load_model  # noqa: E402
+from artifactnet_core.model import (  # noqa: E402
+    ArtifactNet,
+    ArtifactNetConfig,
+    default_weights,
+    load_model,
+    predict_chunks,
+)
 from artifactnet_core.spectral import hpss  # noqa: E402
 from artifactnet_core.unet import bf16_inference_available  # noqa: E402
 
@@ -72,11 +78,6 @@ def eager_proba(model: ArtifactNet, chunks: torch.Tensor, batch: int) -> torch.T
     return torch.cat(out)
 
 
-def optimised_proba(model: ArtifactNet, chunks: torch.Tensor, batch: int) -> torch.Tensor:
-    return torch.cat([model.predict_proba(chunks[i:i + batch])
-                      for i in range(0, len(chunks), batch)])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=32.0, help="audio length")
@@ -106,11 +107,11 @@ def main() -> None:
     for threads in sorted({1, all_threads}):
         torch.set_num_threads(threads)
         t_eager = best_of(lambda: eager_proba(model, chunks, args.batch), args.repeat)
-        t_opt = best_of(lambda: optimised_proba(model, chunks, args.batch), args.repeat)
+        t_opt = best_of(lambda: predict_chunks(model, chunks, batch=args.batch), args.repeat)
         rows.append((threads, t_eager, t_opt))
     torch.set_num_threads(all_threads)
-    diff = (eager_proba(model, chunks, args.batch)
-            - optimised_proba(model, chunks, args.batch)).abs().max().item()
+    diff = float(np.abs(eager_proba(model, chunks, args.batch).numpy()
+                        - predict_chunks(model, chunks, batch=args.batch)).max())
 
     print("\nfull pipeline on CPU (audio -> P(AI) per chunk), real-time factor = audio s / compute s")
     print(f"{'threads':>8} {'eager s':>9} {'eager RTF':>10} {'optimised s':>12} {'optimised RTF':>14}"
@@ -139,7 +140,7 @@ def main() -> None:
     if torch.cuda.is_available():
         gpu = model.to("cuda")
         batch = chunks.to("cuda")
-        t_gpu = best_of(lambda: optimised_proba(gpu, batch, len(batch)), args.repeat)
+        t_gpu = best_of(lambda: predict_chunks(gpu, batch, batch=len(batch)), args.repeat)
         mags = gpu.spectrogram(batch)
         t_hpss = best_of(lambda: hpss(mags, kernel_size=31, power=2.0), args.repeat)
         print(f"\nGPU {torch.cuda.get_device_name(0)}: {audio_s / t_gpu:.0f}x real time "
