@@ -138,6 +138,18 @@ def executed_summary(output_dir: Path = EXECUTED_DIR, *, profile: str | None = N
     return rows
 
 
+def write_summary(output_dir: Path, profile: str) -> list[dict]:
+    """Rewrite ``output_dir/summary_<profile>.json`` from :func:`executed_summary`; return it."""
+    rows = executed_summary(output_dir, profile=profile)
+    (output_dir / f"summary_{profile}.json").write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+def _print_summary(rows: list[dict]) -> None:
+    for row in rows:
+        print(f"{row['notebook']:<28} {row['seconds']:>8.1f} s  {row['peak_rss_mib']:>8.0f} MiB")
+
+
 def declared_parameters(nb) -> set[str]:
     """Names assigned in the notebook's cell tagged ``parameters`` (``name = value`` lines)."""
     names = set()
@@ -211,8 +223,7 @@ def run(*, profile: str = "smoke", seed: int = 0, only: list[str] | None = None,
                                    progress_bar=progress)
         staged.unlink()
         ran.append(src.stem)
-        summary = executed_summary(output_dir, profile=profile)
-        (output_dir / f"summary_{profile}.json").write_text(json.dumps(summary, indent=1))
+        write_summary(output_dir, profile)
         print(f"   {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     return [row for row in executed_summary(output_dir, profile=profile)
             if row["notebook"] in ran]
@@ -241,10 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             print(path.relative_to(REPO_DIR))
         return 0
     if args.command == "summary":
-        rows = executed_summary(args.output_dir, profile=args.profile)
-        (args.output_dir / f"summary_{args.profile}.json").write_text(json.dumps(rows, indent=1))
-        for row in rows:
-            print(f"{row['notebook']:<28} {row['seconds']:>8.1f} s  {row['peak_rss_mib']:>8.0f} MiB")
+        _print_summary(write_summary(args.output_dir, args.profile))
         return 0
     if args.command == "check":
         problems = out_of_sync()
@@ -255,8 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                   output_dir=args.output_dir,
                   extra={"export_weights": True} if args.export_weights else None)
     print(f"figures and tables in {os.environ.get('ARTIFACTNET_FIGURES') or figures_dir()}")
-    for row in summary:
-        print(f"{row['notebook']:<28} {row['seconds']:>8.1f} s  {row['peak_rss_mib']:>8.0f} MiB")
+    _print_summary(summary)
     return 0
 
 
