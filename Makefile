@@ -59,19 +59,19 @@ bench: venv sysdeps
 	$(PY) -m artifactnet_core.cli bench build --profile $(PROFILE)
 
 notebooks: venv sysdeps
-	$(PY) -m artifactnet_core.notebooks run --profile $(PROFILE) --seed $(SEED)
+	$(PY) -m artifactnet_core.experiments.runner run --profile $(PROFILE) --seed $(SEED)
 
 # The full run: every notebook (03 exports the chosen detector as the package's weights), then
 # the README's results block and the notebook timings from what the notebooks wrote.
 reproduce: venv sysdeps
-	$(PY) -m artifactnet_core.notebooks run --profile $(PROFILE) --seed $(SEED) --export-weights
-	$(PY) -m artifactnet_core.report --results
+	$(PY) -m artifactnet_core.experiments.runner run --profile $(PROFILE) --seed $(SEED) --export-weights
+	$(PY) -m artifactnet_core.experiments.report --results
 
 speed: venv
 	$(PY) benchmarks/speed.py
 
 sync-notebooks: venv
-	$(PY) -m artifactnet_core.notebooks sync
+	$(PY) -m artifactnet_core.experiments.runner sync
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -29,7 +29,7 @@ def _device(name: str) -> str:
 
 
 def _load(weights: str | None, device: str):
-    from .model import default_weights, load_model
+    from artifactnet_core.detector.model import default_weights, load_model
 
     path = Path(weights) if weights else default_weights()
     if path is None:
@@ -88,7 +88,7 @@ def _write_results(results, fmt: str, timeline: bool, out) -> None:
 def cmd_detect(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .detect import detect_file, find_audio_files
+    from artifactnet_core.detector.detect import detect_file, find_audio_files
 
     files = find_audio_files(args.paths)
     if not files:
@@ -120,7 +120,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_build(args: argparse.Namespace) -> int:
-    from .bench import build_bench
+    from artifactnet_core.bench import build_bench
 
     manifest = build_bench(profile=args.profile, seed=args.seed, real_dirs=tuple(args.real_dir),
                            progress=not args.quiet)

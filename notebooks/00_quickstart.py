@@ -49,13 +49,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Audio, display
 
-from artifactnet_core import pipeline
-from artifactnet_core.audio import load_audio
-from artifactnet_core.detect import detect_file
-from artifactnet_core.explain import residual_parts, show_spectrogram, to_db
-from artifactnet_core.model import default_weights, load_model
-from artifactnet_core.notebooks import report_resources
-from artifactnet_core.plotting import save_fig
+from artifactnet_core.detector.audio import load_audio
+from artifactnet_core.detector.detect import detect_file
+from artifactnet_core.detector.model import default_weights, load_model
+from artifactnet_core.experiments import pipeline
+from artifactnet_core.experiments.anatomy import residual_parts, show_spectrogram, to_db
+from artifactnet_core.experiments.outputs import save_fig
+from artifactnet_core.experiments.runner import report_resources
 
 prof = pipeline.get_profile(profile)
 weights = default_weights()

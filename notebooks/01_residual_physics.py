@@ -57,12 +57,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from artifactnet_core import pipeline
-from artifactnet_core.baselines import fakeprint, fakeprint_frequencies
-from artifactnet_core.explain import residual_parts
-from artifactnet_core.model import default_weights, load_model
-from artifactnet_core.notebooks import report_resources
-from artifactnet_core.plotting import save_fig, save_table
+from artifactnet_core.detector.model import default_weights, load_model
+from artifactnet_core.experiments import pipeline
+from artifactnet_core.experiments.anatomy import residual_parts
+from artifactnet_core.experiments.baselines import fakeprint, fakeprint_frequencies
+from artifactnet_core.experiments.outputs import save_fig, save_table
+from artifactnet_core.experiments.runner import report_resources
 
 SR = 44_100
 rng = np.random.default_rng(seed)

@@ -60,14 +60,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from artifactnet_core import pipeline
 from artifactnet_core.bench import check_split_disjointness
 from artifactnet_core.bench.sources import licence_table
-from artifactnet_core.cards import write_bench_card
-from artifactnet_core.explain import show_spectrogram, to_db
-from artifactnet_core.notebooks import report_resources
-from artifactnet_core.plotting import save_fig, save_table
-from artifactnet_core.spectral import magnitude
+from artifactnet_core.detector.spectral import magnitude
+from artifactnet_core.experiments import pipeline
+from artifactnet_core.experiments.anatomy import show_spectrogram, to_db
+from artifactnet_core.experiments.cards import write_bench_card
+from artifactnet_core.experiments.outputs import save_fig, save_table
+from artifactnet_core.experiments.runner import report_resources
 
 prof = pipeline.get_profile(profile)
 data = pipeline.get_bench(prof, seed=seed)

@@ -62,9 +62,9 @@ export_weights = False  # write the chosen model into the package (make reproduc
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from artifactnet_core import pipeline
-from artifactnet_core.notebooks import report_resources
-from artifactnet_core.plotting import save_fig, save_table
+from artifactnet_core.experiments import pipeline
+from artifactnet_core.experiments.outputs import save_fig, save_table
+from artifactnet_core.experiments.runner import report_resources
 
 prof = pipeline.get_profile(profile)
 data = pipeline.get_bench(prof, seed=seed)

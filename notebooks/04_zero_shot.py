@@ -54,11 +54,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from artifactnet_core import pipeline
-from artifactnet_core.cards import write_model_card
-from artifactnet_core.metrics import binary_metrics, confusion, metrics_by, pr_curve, roc_curve
-from artifactnet_core.notebooks import report_resources
-from artifactnet_core.plotting import save_fig, save_table
+from artifactnet_core.experiments import pipeline
+from artifactnet_core.experiments.cards import write_model_card
+from artifactnet_core.experiments.metrics import (
+    binary_metrics,
+    confusion,
+    metrics_by,
+    pr_curve,
+    roc_curve,
+)
+from artifactnet_core.experiments.outputs import save_fig, save_table
+from artifactnet_core.experiments.runner import report_resources
 
 prof = pipeline.get_profile(profile)
 data = pipeline.get_bench(prof, seed=seed)

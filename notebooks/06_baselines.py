@@ -58,11 +58,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from artifactnet_core import baseline_runs, pipeline
-from artifactnet_core.data import DRIFT_VERSIONS, assigned_version
-from artifactnet_core.metrics import choose_threshold, codec_drift, metrics_by
-from artifactnet_core.notebooks import report_resources
-from artifactnet_core.plotting import save_fig, save_table
+from artifactnet_core.experiments import pipeline
+from artifactnet_core.experiments.baselines import runs as baseline_runs
+from artifactnet_core.experiments.data import DRIFT_VERSIONS, assigned_version
+from artifactnet_core.experiments.metrics import choose_threshold, codec_drift, metrics_by
+from artifactnet_core.experiments.outputs import save_fig, save_table
+from artifactnet_core.experiments.runner import report_resources
 
 prof = pipeline.get_profile(profile)
 data = pipeline.get_bench(prof, seed=seed)

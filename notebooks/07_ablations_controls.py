@@ -53,11 +53,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from artifactnet_core import pipeline
-from artifactnet_core.data import CONTROL_VERSIONS
-from artifactnet_core.metrics import binary_metrics, metrics_by
-from artifactnet_core.notebooks import report_resources
-from artifactnet_core.plotting import save_fig, save_table
+from artifactnet_core.experiments import pipeline
+from artifactnet_core.experiments.data import CONTROL_VERSIONS
+from artifactnet_core.experiments.metrics import binary_metrics, metrics_by
+from artifactnet_core.experiments.outputs import save_fig, save_table
+from artifactnet_core.experiments.runner import report_resources
 
 prof = pipeline.get_profile(profile)
 data = pipeline.get_bench(prof, seed=seed)

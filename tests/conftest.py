@@ -52,7 +52,7 @@ def music() -> np.ndarray:
 @pytest.fixture(scope="session")
 def bad_corpus(tmp_path_factory) -> dict[str, Path]:
     """Files that must each get a clear error (``bad``) or a score (``odd``)."""
-    from artifactnet_core.codecs import encode
+    from artifactnet_core.detector.codecs import encode
 
     root = tmp_path_factory.mktemp("bad input")
     x = music_like(10.0, seed=1)

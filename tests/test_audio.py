@@ -10,8 +10,14 @@ import soundfile as sf
 from conftest import BAD, ODD, SR, music_like
 from scipy.signal import correlate
 
-from artifactnet_core.audio import AudioError, audio_info, iter_audio, load_audio, write_audio
-from artifactnet_core.codecs import encode
+from artifactnet_core.detector.audio import (
+    AudioError,
+    audio_info,
+    iter_audio,
+    load_audio,
+    write_audio,
+)
+from artifactnet_core.detector.codecs import encode
 
 
 def lag_of(reference: np.ndarray, estimate: np.ndarray) -> int:

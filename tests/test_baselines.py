@@ -10,7 +10,7 @@ import torch
 from conftest import SR, music_like
 from scipy.signal import lfilter
 
-from artifactnet_core.baselines import (
+from artifactnet_core.experiments.baselines import (
     FakeprintDetector,
     SpecTTTra,
     SpecTTTraConfig,
@@ -23,7 +23,7 @@ from artifactnet_core.baselines import (
     spectttra_inputs,
     train_spectttra,
 )
-from artifactnet_core.metrics import roc_auc
+from artifactnet_core.experiments.metrics import roc_auc
 
 SECONDS = 4.0
 STRIDE = 16  # up-sampling factor of the synthetic "decoder": peaks at multiples of SR / 16

@@ -19,8 +19,8 @@ import pytest
 import soundfile as sf
 from conftest import SR
 
+from artifactnet_core.atomic import file_sha256
 from artifactnet_core.bench import BenchConfig, build_bench, load_manifest
-from artifactnet_core.bench.atomic import file_sha256
 from artifactnet_core.bench.build import generator_training_clips
 from artifactnet_core.bench.clips import extract_track_clips, is_near_silent, select_segments
 from artifactnet_core.bench.manifest import check_split_disjointness, heldout_sets

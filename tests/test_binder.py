@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from artifactnet_core.bench.sources import required_debian_packages
-from artifactnet_core.notebooks import notebook_sources
+from artifactnet_core.experiments.runner import notebook_sources
 from artifactnet_core.paths import REPO_DIR
 
 if sys.version_info >= (3, 11):

@@ -7,7 +7,7 @@ import pytest
 from conftest import music_like
 from test_audio import lag_of
 
-from artifactnet_core.codecs import CODECS, codec_roundtrip, encode
+from artifactnet_core.detector.codecs import CODECS, codec_roundtrip, encode
 
 
 @pytest.mark.parametrize("codec", [c for c in CODECS if c != "wav"])

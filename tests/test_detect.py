@@ -15,9 +15,9 @@ import pytest
 import torch
 from conftest import BAD, ODD, SR, music_like
 
-from artifactnet_core.audio import write_audio
-from artifactnet_core.detect import ChunkStream, detect_file, find_audio_files
-from artifactnet_core.model import ArtifactNet, ArtifactNetConfig, save_model
+from artifactnet_core.detector.audio import write_audio
+from artifactnet_core.detector.detect import ChunkStream, detect_file, find_audio_files
+from artifactnet_core.detector.model import ArtifactNet, ArtifactNetConfig, save_model
 
 CHUNK = 176_400
 

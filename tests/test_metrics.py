@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
-from artifactnet_core.metrics import (
+from artifactnet_core.experiments.metrics import (
     binary_metrics,
     bootstrap_ci,
     choose_threshold,

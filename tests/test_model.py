@@ -8,16 +8,16 @@ import pickle
 import pytest
 import torch
 
-from artifactnet_core.classifier import CompactCNN
-from artifactnet_core.features import CHANNEL_NAMES, ForensicFeaturizer
-from artifactnet_core.model import (
+from artifactnet_core.detector.classifier import CompactCNN
+from artifactnet_core.detector.features import CHANNEL_NAMES, ForensicFeaturizer
+from artifactnet_core.detector.model import (
     ArtifactNet,
     ArtifactNetConfig,
     aggregate_chunks,
     load_model,
     save_model,
 )
-from artifactnet_core.unet import ArtifactUNet
+from artifactnet_core.detector.unet import ArtifactUNet
 
 CHUNK = 176_400
 

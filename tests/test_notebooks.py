@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from artifactnet_core.notebooks import notebook_sources, out_of_sync, run
+from artifactnet_core.experiments.runner import notebook_sources, out_of_sync, run
 
 #: Files each notebook must write (figures/ and data_cards/ of the run).
 EXPECTED = {
@@ -86,7 +86,7 @@ def test_peak_memory_fits_binder(smoke_run):
 def test_extra_parameters_go_only_where_declared():
     import jupytext
 
-    from artifactnet_core.notebooks import declared_parameters
+    from artifactnet_core.experiments.runner import declared_parameters
 
     sources = {p.stem: jupytext.read(p) for p in notebook_sources()}
     assert {"profile", "seed"} <= declared_parameters(sources["00_quickstart"])
@@ -95,7 +95,7 @@ def test_extra_parameters_go_only_where_declared():
 
 
 def test_executed_summary_keeps_finished_notebooks_of_the_profile(tmp_path):
-    from artifactnet_core.notebooks import executed_summary
+    from artifactnet_core.experiments.runner import executed_summary
 
     stems = [p.stem for p in notebook_sources()][:4]
     (tmp_path / "records").mkdir()

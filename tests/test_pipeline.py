@@ -10,11 +10,12 @@ import pytest
 import torch
 from conftest import SR, music_like
 
-from artifactnet_core import pipeline
-from artifactnet_core.audio import write_audio
-from artifactnet_core.bench.atomic import file_sha256
+from artifactnet_core.atomic import file_sha256
 from artifactnet_core.bench.manifest import make_manifest, write_manifest
-from artifactnet_core.data import (
+from artifactnet_core.detector.audio import write_audio
+from artifactnet_core.detector.detect import ChunkStream
+from artifactnet_core.experiments import pipeline
+from artifactnet_core.experiments.data import (
     TRAIN_LOSSY_VERSIONS,
     BenchData,
     assigned_version,
@@ -22,8 +23,7 @@ from artifactnet_core.data import (
     parse_version,
     split_chunks,
 )
-from artifactnet_core.detect import ChunkStream
-from artifactnet_core.training import ClassifierRecipe, UNetRecipe, train_unet
+from artifactnet_core.experiments.training import ClassifierRecipe, UNetRecipe, train_unet
 
 CHUNK = 176_400
 TINY = pipeline.Profile(
@@ -151,7 +151,7 @@ def test_default_detector_chooses_on_validation(tiny_bench, cache):
 
 
 def test_export_writes_loadable_half_weights(tiny_bench, cache, tmp_path):
-    from artifactnet_core.model import load_model
+    from artifactnet_core.detector.model import load_model
 
     det = pipeline.train_detector(tiny_bench, TINY, seed=0, progress=False)
     path = pipeline.export_weights(det, tmp_path / "w.safetensors", extra_info={"note": "x"})
@@ -164,8 +164,8 @@ def test_interactive_explorer_reruns_on_every_change(tiny_bench, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
-    from artifactnet_core import explorer
-    from artifactnet_core.model import ArtifactNet, ArtifactNetConfig
+    from artifactnet_core.detector.model import ArtifactNet, ArtifactNetConfig
+    from artifactnet_core.experiments import explorer
 
     model = ArtifactNet(ArtifactNetConfig(unet_base_width=4)).eval()
     calls = []

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from artifactnet_core.report import (
+from artifactnet_core.experiments.report import (
     END,
     START,
     format_seconds,
@@ -75,7 +75,7 @@ def test_missing_markers_and_bad_names(tmp_path):
 
 
 def test_readme_has_the_markers():
-    from artifactnet_core.report import README
+    from artifactnet_core.experiments.report import README
 
     text = README.read_text()
     assert text.index(START) < text.index(END)
@@ -102,7 +102,12 @@ def write_result_tables(tmp_path):
 
 
 def test_results_block_reads_the_notebook_tables(tmp_path):
-    from artifactnet_core.report import RESULTS_END, RESULTS_START, results_block, update_results
+    from artifactnet_core.experiments.report import (
+        RESULTS_END,
+        RESULTS_START,
+        results_block,
+        update_results,
+    )
 
     assert "No results yet" in results_block(tmp_path)
     write_result_tables(tmp_path)
@@ -119,8 +124,8 @@ def test_results_block_reads_the_notebook_tables(tmp_path):
 
 
 def test_results_block_names_notebooks_that_wrote_nothing(tmp_path):
-    from artifactnet_core.notebooks import notebook_sources
-    from artifactnet_core.report import results_block
+    from artifactnet_core.experiments.report import results_block
+    from artifactnet_core.experiments.runner import notebook_sources
 
     write_result_tables(tmp_path)
     for src in notebook_sources():

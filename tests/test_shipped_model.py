@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from artifactnet_core.detect import detect_file
-from artifactnet_core.model import DEFAULT_WEIGHTS, load_model
+from artifactnet_core.detector.detect import detect_file
+from artifactnet_core.detector.model import DEFAULT_WEIGHTS, load_model
 
 pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(),
                                 reason="no weights shipped in this checkout")

@@ -8,7 +8,7 @@ import pytest
 import torch
 from conftest import music_like
 
-from artifactnet_core import spectral as S
+from artifactnet_core.detector import spectral as S
 
 SR = 44_100
 

@@ -13,7 +13,7 @@ import torch
 from torch.nn import functional as F
 
 from artifactnet_core.bench import zoo
-from artifactnet_core.bench.zoo_models import TransposedUp
+from artifactnet_core.bench.zoo.models import TransposedUp
 
 SR = 44_100
 

@@ -13,8 +13,18 @@ Importing this package is cheap: torch and music21 load only when a build needs 
 Taught in notebook ``02_artifactbench``.
 """
 
-from .build import PROFILES, BenchConfig, bench_dir, build_bench, generator_training_clips
-from .manifest import check_split_disjointness, load_manifest, validate_manifest
+from artifactnet_core.bench.build import (
+           PROFILES,
+           BenchConfig,
+           bench_dir,
+           build_bench,
+           generator_training_clips,
+)
+from artifactnet_core.bench.manifest import (
+           check_split_disjointness,
+           load_manifest,
+           validate_manifest,
+)
 
 __all__ = ["PROFILES", "BenchConfig", "bench_dir", "build_bench", "check_split_disjointness",
            "generator_training_clips", "load_manifest", "validate_manifest"]

@@ -37,11 +37,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..audio import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioError, load_audio
-from ..paths import cache_dir
-from .atomic import atomic_write_text, file_sha256, stable_hash
-from .clips import Clip, extract_track_clips
-from .manifest import (
+from artifactnet_core.atomic import atomic_write_text, file_sha256, stable_hash
+from artifactnet_core.bench.clips import Clip, extract_track_clips
+from artifactnet_core.bench.manifest import (
     NONE,
     bench_origin_for,
     check_split_disjointness,
@@ -49,8 +47,8 @@ from .manifest import (
     validate_manifest,
     write_manifest,
 )
-from .render import RenderError
-from .sources import (
+from artifactnet_core.bench.render import RenderError
+from artifactnet_core.bench.sources import (
     SOURCE_NAMES,
     SourceUnavailable,
     Track,
@@ -59,13 +57,15 @@ from .sources import (
     locate_fluidsynth,
     track_duration,
 )
-from .splits import (
+from artifactnet_core.bench.splits import (
     TrackPlan,
     allocate_clips,
     assign_generators,
     choose_heldout_families,
     plan_tracks,
 )
+from artifactnet_core.detector.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioError, load_audio
+from artifactnet_core.paths import cache_dir
 
 #: Bump when the build recipe changes: caches of older builds are then not reused.
 BENCH_VERSION = 1
@@ -394,7 +394,7 @@ def _regenerate_all(zoo: ModuleType, specs: Sequence, assignment: dict[str, tupl
                     cache_root: Path, device: str | None, progress: bool
                     ) -> tuple[dict[str, dict], dict[str, str]]:
     """Train/load each generator and write its regenerations; returns (infos, failed paths)."""
-    from .atomic import atomic_write_audio
+    from artifactnet_core.atomic import atomic_write_audio
 
     by_gen: dict[str, list[Clip]] = {}
     for clip in real.bench:

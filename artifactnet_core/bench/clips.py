@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE, AudioError, load_audio
-from .atomic import atomic_write_audio, atomic_write_text, stable_hash
-from .render import RenderError
-from .sources import Track, iter_track_audio
+from artifactnet_core.atomic import atomic_write_audio, atomic_write_text, stable_hash
+from artifactnet_core.bench.render import RenderError
+from artifactnet_core.bench.sources import Track, iter_track_audio
+from artifactnet_core.detector.audio import SAMPLE_RATE, AudioError, load_audio
 
 #: A segment whose RMS level is below this (dB re full scale) counts as near-silent.
 SILENCE_RMS_DBFS = -45.0

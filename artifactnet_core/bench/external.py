@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..audio import AUDIO_EXTENSIONS, AudioError, audio_info
-from .atomic import file_sha256
-from .manifest import NONE, make_manifest, validate_manifest
-from .sources import slugify
+from artifactnet_core.atomic import file_sha256
+from artifactnet_core.bench.manifest import NONE, make_manifest, validate_manifest
+from artifactnet_core.bench.sources import slugify
+from artifactnet_core.detector.audio import AUDIO_EXTENSIONS, AudioError, audio_info
 
 _CODEC_BY_SUFFIX = {".mp3": "mp3", ".m4a": "aac", ".aac": "aac", ".mp4": "aac",
                     ".opus": "opus", ".ogg": "vorbis", ".oga": "vorbis"}

@@ -36,8 +36,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..codecs import CODECS
-from .atomic import atomic_write_bytes, file_sha256
+from artifactnet_core.atomic import atomic_write_bytes, file_sha256
+from artifactnet_core.detector.codecs import CODECS
 
 #: The ten columns every manifest starts with, in order (DESIGN.md section 4).
 MANIFEST_COLUMNS = ("path", "label", "source", "generator", "family", "bench_origin", "split",

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE, load_audio
-from .atomic import atomic_write_audio, stable_hash
+from artifactnet_core.atomic import atomic_write_audio, stable_hash
+from artifactnet_core.detector.audio import SAMPLE_RATE, load_audio
 
 # General MIDI programs (0-based) of acoustic instruments: one scheme per piece keeps the result
 # musically plausible while spreading timbres over the source.

@@ -3,7 +3,7 @@ the user's own music (``--real-dir``).
 
 Each source is a list of :class:`Track` objects: a stable track id (``"<source>/<name>"``, the same
 on every machine) and where its audio comes from. Audio files are decoded by
-:func:`artifactnet_core.audio.iter_audio`; the Nexuiz tracks are read from inside their zip archive
+:func:`artifactnet_core.detector.audio.iter_audio`; the Nexuiz tracks are read from inside their zip archive
 (no extraction); the ``fluidr3_corpus`` tracks are pieces of music21's bundled score corpus,
 rendered by ``fluidsynth`` with the FluidR3_GM soundfont (:mod:`artifactnet_core.bench.render`).
 
@@ -31,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import AUDIO_EXTENSIONS, SAMPLE_RATE, audio_info, iter_audio
-from ..paths import cache_dir
-from .atomic import stable_hash
-from .render import ScoreRender, choose_programs, render_score
+from artifactnet_core.atomic import stable_hash
+from artifactnet_core.bench.render import ScoreRender, choose_programs, render_score
+from artifactnet_core.detector.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, audio_info, iter_audio
+from artifactnet_core.paths import cache_dir
 
 #: The soundfont of the ``fluidr3_corpus`` source (Debian ``fluid-soundfont-gm``).
 SOUNDFONT_PATH = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
@@ -338,7 +338,7 @@ def licence_table(sources: Sequence[str] = SOURCE_NAMES) -> list[LicenceInfo]:
 def list_folder_tracks(folder: str | os.PathLike, *, source: str = "user") -> list[Track]:
     """List every audio file under ``folder`` (recursively) as a track of source ``source``.
 
-    Files are recognised by their ending (:data:`artifactnet_core.audio.AUDIO_EXTENSIONS`,
+    Files are recognised by their ending (:data:`artifactnet_core.detector.audio.AUDIO_EXTENSIONS`,
     case-insensitive); hidden files are ignored. Track ids are ``"<source>/<relative path>"``
     made file-name safe. Whether a file really decodes is checked later, file by file.
     Taught in notebook ``02_artifactbench`` (``--real-dir``).
@@ -505,7 +505,7 @@ def track_duration(track: Track, *, render_dir: Path,
     """Return a track's duration in seconds from its header (rendering a score first).
 
     ``None`` when the container does not state it. Raises
-    :class:`~artifactnet_core.audio.AudioError` or
+    :class:`~artifactnet_core.detector.audio.AudioError` or
     :class:`~artifactnet_core.bench.render.RenderError` for unusable tracks.
     Taught in notebook ``02_artifactbench``.
     """
@@ -516,7 +516,7 @@ def iter_track_audio(track: Track, *, render_dir: Path,
                      fluidsynth: tuple[str, dict | None] | None = None,
                      sr: int = SAMPLE_RATE) -> Iterator[np.ndarray]:
     """Stream a track as mono float32 blocks at ``sr`` Hz (see
-    :func:`artifactnet_core.audio.iter_audio`); scores are rendered (and cached) first.
+    :func:`artifactnet_core.detector.audio.iter_audio`); scores are rendered (and cached) first.
 
     Taught in notebook ``02_artifactbench``.
     """

@@ -18,7 +18,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .atomic import stable_hash
+from artifactnet_core.atomic import stable_hash
 
 #: Families held out for zero-shot testing when the config names none, most preferred first:
 #: decoders whose upsampling physics differ most from the transposed-conv codecs that dominate

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .model import ArtifactNet
-from .spectral import hpss
+from artifactnet_core.detector.model import ArtifactNet
+from artifactnet_core.detector.spectral import hpss
 
 
 @torch.no_grad()

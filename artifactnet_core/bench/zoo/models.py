@@ -46,7 +46,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from artifactnet_core import spectral
+from artifactnet_core.detector import spectral
 
 #: Decoder families, in the order the notebooks list them.
 FAMILIES = ("tconv", "tconv_snake", "resize_conv", "subpixel", "istft", "mrf", "mel_vocoder")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE, write_audio
+from artifactnet_core.detector.audio import SAMPLE_RATE, write_audio
 
 
 def _tmp_name(path: Path) -> Path:

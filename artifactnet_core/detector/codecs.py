@@ -20,7 +20,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .audio import SAMPLE_RATE, load_audio
+from artifactnet_core.detector.audio import SAMPLE_RATE, load_audio
 
 #: Codec names accepted by :func:`codec_roundtrip`; ``"wav"`` is the identity.
 CODECS = ("wav", "mp3", "aac", "opus", "vorbis")

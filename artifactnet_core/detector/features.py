@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .spectral import (
+from artifactnet_core.detector.spectral import (
     HPSS_KERNEL,
     N_FFT,
     N_MELS,

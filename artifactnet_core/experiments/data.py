@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .audio import SAMPLE_RATE, load_audio
-from .bench.atomic import atomic_write_audio, stable_hash
-from .bench.manifest import load_manifest
-from .codecs import CODECS, codec_roundtrip
+from artifactnet_core.atomic import atomic_write_audio, stable_hash
+from artifactnet_core.bench.manifest import load_manifest
+from artifactnet_core.detector.audio import SAMPLE_RATE, load_audio
+from artifactnet_core.detector.codecs import CODECS, codec_roundtrip
 
 #: The paper's four codec conditions for drift (WAV, MP3/AAC/Opus at 128 kbit/s).
 DRIFT_VERSIONS = ("wav", "mp3_128", "aac_128", "opus_128")
@@ -44,7 +44,7 @@ def parse_version(version: str) -> tuple[str, int]:
 def chunk_starts(n_samples: int, chunk_samples: int) -> list[int]:
     """Start samples of the chunks that tile a signal of ``n_samples``.
 
-    The same rule as :class:`artifactnet_core.detect.ChunkStream`: whole chunks from the start,
+    The same rule as :class:`artifactnet_core.detector.detect.ChunkStream`: whole chunks from the start,
     plus the last ``chunk_samples`` when the remainder is at least half a chunk; a signal shorter
     than one chunk gives one (zero-padded) chunk at 0.
     """

@@ -7,7 +7,7 @@ detector reads only those peaks: a power STFT with a very long window (n_fft 163
 at 44.1 kHz) averaged over time in dB, the 5-16 kHz band, its lower hull subtracted so that only
 what sticks out above the spectral envelope remains, clipped at a few dB and max-normalised; a
 linear classifier on that vector. We follow their public reference code step by step; the STFT
-runs in torch through :mod:`artifactnet_core.spectral` (periodic Hann window, hop ``n_fft // 2``,
+runs in torch through :mod:`artifactnet_core.detector.spectral` (periodic Hann window, hop ``n_fft // 2``,
 centred with reflect padding, the defaults of the reference's ``torchaudio.transforms.Spectrogram``),
 everything after it in numpy.
 
@@ -27,8 +27,8 @@ from scipy.interpolate import make_interp_spline
 from scipy.special import expit
 from tqdm.auto import tqdm
 
-from ..metrics import roc_auc
-from ..spectral import stft
+from artifactnet_core.detector.spectral import stft
+from artifactnet_core.experiments.metrics import roc_auc
 
 #: Reference parameters (Afchar et al. 2025).
 N_FFT = 16_384

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .paths import figures_dir
+from artifactnet_core.paths import figures_dir
 
 
 def save_fig(fig, name: str, *, dpi: int = 120, formats: tuple[str, ...] = ("png",)) -> Path:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .paths import cards_dir
-from .plotting import markdown_table
+from artifactnet_core.experiments.outputs import markdown_table
+from artifactnet_core.paths import cards_dir
 
 
 def _size_category(n: int) -> str:

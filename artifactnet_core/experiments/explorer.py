@@ -22,11 +22,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .data import DRIFT_VERSIONS, BenchData, chunk_starts, split_chunks
-from .explain import residual_parts, show_spectrogram, to_db
-from .features import CHANNEL_NAMES
-from .model import ArtifactNet
-from .model import predict_chunks as chunk_probabilities
+from artifactnet_core.detector.features import CHANNEL_NAMES
+from artifactnet_core.detector.model import ArtifactNet
+from artifactnet_core.detector.model import predict_chunks as chunk_probabilities
+from artifactnet_core.experiments.anatomy import residual_parts, show_spectrogram, to_db
+from artifactnet_core.experiments.data import DRIFT_VERSIONS, BenchData, chunk_starts, split_chunks
 
 #: Versions offered by the interactive explorer: WAV, the drift codecs, and the unseen Vorbis.
 EXPLORER_VERSIONS = (*DRIFT_VERSIONS, "mp3_64", "opus_64", "vorbis_128")
@@ -154,7 +154,7 @@ def analyse(data: BenchData, model: ArtifactNet, clip_id: str, generator: str,
     Parameters
     ----------
     data : BenchData
-        The benchmark (:func:`artifactnet_core.pipeline.get_bench`).
+        The benchmark (:func:`artifactnet_core.experiments.pipeline.get_bench`).
     model : ArtifactNet
         The detector.
     clip_id : str
@@ -296,7 +296,7 @@ def in_live_kernel() -> bool:
     """True when a person is looking at a Jupyter frontend that can show widgets.
 
     False outside IPython, without ipywidgets, when ``ARTIFACTNET_HEADLESS`` or ``CI`` is set,
-    under the notebook runner (:mod:`artifactnet_core.notebooks`, which sets
+    under the notebook runner (:mod:`artifactnet_core.experiments.runner`, which sets
     ``ARTIFACTNET_NOTEBOOK_RECORDS``), and when the kernel was started by papermill, nbclient or
     nbconvert (read from the parent process's command line, where ``/proc`` has it).
     """

@@ -6,13 +6,13 @@
 Taught in notebook ``06_baselines``.
 """
 
-from .fakeprint import (
+from artifactnet_core.experiments.baselines.fakeprint import (
     FakeprintDetector,
     fakeprint,
     fakeprint_frequencies,
     fakeprints,
 )
-from .spectttra import (
+from artifactnet_core.experiments.baselines.spectttra import (
     SpecTTTra,
     SpecTTTraConfig,
     load_spectttra,

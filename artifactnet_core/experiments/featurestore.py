@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .data import BenchData, split_chunks
-from .features import ForensicFeaturizer
-from .unet import ArtifactUNet
+from artifactnet_core.detector.features import ForensicFeaturizer
+from artifactnet_core.detector.unet import ArtifactUNet
+from artifactnet_core.experiments.data import BenchData, split_chunks
 
 
 def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
@@ -76,7 +76,7 @@ class FeatureStore:
 
     @torch.no_grad()
     def _compute(self, chunks: np.ndarray) -> np.ndarray:
-        from .spectral import magnitude
+        from artifactnet_core.detector.spectral import magnitude
 
         out = []
         for i in range(0, chunks.shape[0], self.batch_size):

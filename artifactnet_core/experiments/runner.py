@@ -7,7 +7,7 @@ notebook in order with papermill, injecting ``profile`` and ``seed`` into the ce
 notebook ends by calling :func:`report_resources`, so the runner can print a table of wall time
 and peak memory per notebook.
 
-``python -m artifactnet_core.notebooks run --profile smoke`` is what ``make test`` runs (its
+``python -m artifactnet_core.experiments.runner run --profile smoke`` is what ``make test`` runs (its
 figures go to ``notebooks/executed/smoke/``, never to ``figures/``); ``make reproduce`` runs the
 same with the ``paper`` (GPU) or ``laptop`` profile, writing ``figures/`` and ``data_cards/``.
 """
@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from .paths import REPO_DIR, figures_dir
+from artifactnet_core.paths import REPO_DIR, figures_dir
 
 NOTEBOOK_DIR = REPO_DIR / "notebooks"
 EXECUTED_DIR = NOTEBOOK_DIR / "executed"
@@ -193,7 +193,7 @@ def run(*, profile: str = "smoke", seed: int = 0, only: list[str] | None = None,
     import jupytext
     import papermill
 
-    from .pipeline import get_profile
+    from artifactnet_core.experiments.pipeline import get_profile
 
     profile = get_profile(profile).name
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -230,7 +230,7 @@ def run(*, profile: str = "smoke", seed: int = 0, only: list[str] | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m artifactnet_core.notebooks")
+    parser = argparse.ArgumentParser(prog="python -m artifactnet_core.experiments.runner")
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="execute the notebooks with papermill")
     p_run.add_argument("--profile", default="smoke")

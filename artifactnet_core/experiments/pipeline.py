@@ -5,9 +5,9 @@ it (benchmark manifest, recipe, seed), so notebook 04 reuses what notebook 03 tr
 with the same seed reproduces the same numbers, and an interrupted run resumes:
 
 1. ``build_bench`` -> ArtifactBench-mini (:mod:`artifactnet_core.bench`);
-2. ``UNetRecipe`` -> ArtifactUNet weights (:func:`artifactnet_core.training.train_unet`);
+2. ``UNetRecipe`` -> ArtifactUNet weights (:func:`artifactnet_core.experiments.training.train_unet`);
 3. feature maps of every clip version the classifier or the evaluation needs
-   (:class:`artifactnet_core.featurestore.FeatureStore`);
+   (:class:`artifactnet_core.experiments.featurestore.FeatureStore`);
 4. ``ClassifierRecipe`` -> the compact CNN and its validation threshold.
 
 Taught in notebooks ``03_train``, ``04_zero_shot``, ``05_codec_drift``, ``07_ablations_controls``.
@@ -25,14 +25,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .bench.atomic import atomic_write_text, stable_hash
-from .data import BenchData, assigned_version
-from .features import ForensicFeaturizer
-from .featurestore import FeatureStore, per_clip
-from .metrics import choose_threshold, roc_auc
-from .model import ArtifactNet, ArtifactNetConfig, load_model, save_model
-from .paths import cache_dir
-from .training import (
+from artifactnet_core.atomic import atomic_write_text, stable_hash
+from artifactnet_core.detector.features import ForensicFeaturizer
+from artifactnet_core.detector.model import ArtifactNet, ArtifactNetConfig, load_model, save_model
+from artifactnet_core.detector.unet import ArtifactUNet
+from artifactnet_core.experiments.data import BenchData, assigned_version
+from artifactnet_core.experiments.featurestore import FeatureStore, per_clip
+from artifactnet_core.experiments.metrics import choose_threshold, roc_auc
+from artifactnet_core.experiments.training import (
     ClassifierRecipe,
     UNetRecipe,
     predict_maps,
@@ -40,7 +40,7 @@ from .training import (
     train_classifier,
     train_unet,
 )
-from .unet import ArtifactUNet
+from artifactnet_core.paths import cache_dir
 
 #: Bump when training or scoring changes meaning: older cached runs are then not reused.
 PIPELINE_VERSION = 2
@@ -110,7 +110,7 @@ def get_profile(name: str) -> Profile:
 
 def get_bench(profile: Profile | str, *, seed: int = 0, progress: bool = True) -> BenchData:
     """Build (or load from cache) the profile's ArtifactBench-mini."""
-    from .bench import build_bench
+    from artifactnet_core.bench import build_bench
 
     profile = get_profile(profile) if isinstance(profile, str) else profile
     return BenchData(build_bench(profile=profile.bench, seed=seed, progress=progress))
@@ -406,7 +406,7 @@ def default_detector(data: BenchData, profile: Profile | str, *, seed: int = 0,
 def export_weights(detector: Detector, path: str | Path | None = None, *,
                    extra_info: dict | None = None) -> Path:
     """Write a detector as the package's default weights (float16 safetensors + JSON config)."""
-    from .model import DEFAULT_WEIGHTS
+    from artifactnet_core.detector.model import DEFAULT_WEIGHTS
 
     model = detector.model.cpu()
     model.config.info = {**model.config.info, **(extra_info or {})}

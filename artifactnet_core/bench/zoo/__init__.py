@@ -34,10 +34,8 @@ import soxr
 import torch
 from tqdm.auto import tqdm
 
-from artifactnet_core import spectral
-from artifactnet_core.audio import SAMPLE_RATE
-from artifactnet_core.bench.atomic import atomic_write_bytes, atomic_write_text, stable_hash
-from artifactnet_core.bench.zoo_models import (
+from artifactnet_core.atomic import atomic_write_bytes, atomic_write_text, stable_hash
+from artifactnet_core.bench.zoo.models import (
     BOTTLENECKS,
     FAMILIES,
     Generator,
@@ -45,6 +43,8 @@ from artifactnet_core.bench.zoo_models import (
     build_generator,
     count_parameters,
 )
+from artifactnet_core.detector import spectral
+from artifactnet_core.detector.audio import SAMPLE_RATE
 
 __all__ = [
     "BOTTLENECKS", "FAMILIES", "FLOOR", "PROFILES", "ZOO", "GeneratorSpec", "TrainBudget",
@@ -765,7 +765,7 @@ def train_zoo(train_clips: list[np.ndarray], *, profile: str, seed: int = 0,
 
 
 def _clips_from_files(paths: list[Path], *, clip_s: float, per_file: int) -> list[np.ndarray]:
-    from artifactnet_core.audio import load_audio
+    from artifactnet_core.detector.audio import load_audio
 
     n = int(clip_s * SAMPLE_RATE)
     clips = []
@@ -786,7 +786,7 @@ def main(argv: list[str] | None = None) -> int:
     and the total wall time. Clips of the last file of each folder are held out for quality."""
     import argparse
 
-    from artifactnet_core.audio import AUDIO_EXTENSIONS
+    from artifactnet_core.detector.audio import AUDIO_EXTENSIONS
 
     parser = argparse.ArgumentParser(prog="python -m artifactnet_core.bench.zoo",
                                      description=main.__doc__)

@@ -15,7 +15,7 @@ Differences from the SONICS code, all deliberate: the dB mel is normalised with 
 standard deviation measured on the training set (stored in the checkpoint; SONICS normalises
 each clip by its own statistics, ``normalization="instance"`` reproduces that); the spectrogram
 keeps its native frame count instead of being resized; and the mel filterbank is the package's
-Slaney-scale, area-normalised one (:func:`artifactnet_core.spectral.mel_filterbank`, as librosa)
+Slaney-scale, area-normalised one (:func:`artifactnet_core.detector.spectral.mel_filterbank`, as librosa)
 where SONICS uses torchaudio's default HTK scale without normalisation -- band edges move a
 little, the STFT (centred, reflect-padded Hann) and dB conversion are the same.
 
@@ -45,8 +45,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..metrics import roc_auc
-from ..spectral import mel_filterbank, mel_power, power_to_db, stft
+from artifactnet_core.detector.spectral import mel_filterbank, mel_power, power_to_db, stft
+from artifactnet_core.experiments.metrics import roc_auc
 
 AudioBatch = Sequence[np.ndarray] | torch.Tensor
 

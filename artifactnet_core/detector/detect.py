@@ -1,6 +1,6 @@
 """Scoring files: stream a file in 4 s chunks, score a spread of them, aggregate per track.
 
-A file is decoded as a stream (:func:`artifactnet_core.audio.iter_audio`), so memory does not
+A file is decoded as a stream (:func:`artifactnet_core.detector.audio.iter_audio`), so memory does not
 grow with its length. When the header states the duration, at most ``max_chunks`` chunks evenly
 spread over the file are scored; the rest are decoded and skipped. Chunks quieter than
 ``silence_dbfs`` carry no forensic information and are left out of the track score. Every
@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .audio import AUDIO_EXTENSIONS, AudioError, audio_info, iter_audio
-from .model import ArtifactNet, aggregate_chunks
+from artifactnet_core.detector.audio import AUDIO_EXTENSIONS, AudioError, audio_info, iter_audio
+from artifactnet_core.detector.model import ArtifactNet, aggregate_chunks
 
 #: Chunks whose RMS level is below this (dBFS) are not scored.
 SILENCE_DBFS = -70.0
@@ -80,7 +80,7 @@ class ChunkStream:
     chunk is part silence. A file shorter than one chunk gives a single zero-padded chunk. With
     ``max_chunks`` and a duration in the header, only that many chunks, evenly spread, are
     yielded (all are decoded). After iterating, ``samples_read`` is the decoded length.
-    Iterating raises :class:`~artifactnet_core.audio.AudioError` for unreadable files.
+    Iterating raises :class:`~artifactnet_core.detector.audio.AudioError` for unreadable files.
 
     Parameters
     ----------

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .baselines import (
+from artifactnet_core.atomic import atomic_write_text, stable_hash
+from artifactnet_core.experiments.baselines import (
     FakeprintDetector,
     SpecTTTraConfig,
     fakeprints,
@@ -27,9 +28,8 @@ from .baselines import (
     spectttra_inputs,
     train_spectttra,
 )
-from .bench.atomic import atomic_write_text, stable_hash
-from .data import BenchData, split_chunks
-from .pipeline import Profile, _runs_dir, _versions, get_profile
+from artifactnet_core.experiments.data import BenchData, split_chunks
+from artifactnet_core.experiments.pipeline import Profile, _runs_dir, _versions, get_profile
 
 #: SpecTTTra size and budget per profile: (config, epochs, batch size). Full size needs a GPU.
 SPECTTTRA_BUDGET = {

@@ -1,14 +1,14 @@
 """Measured numbers into the READMEs: notebook timings and the headline results.
 
-The notebook runner (:func:`artifactnet_core.notebooks.run`) writes
+The notebook runner (:func:`artifactnet_core.experiments.runner.run`) writes
 ``notebooks/executed/summary_<profile>.json``: per notebook its wall time in seconds and the
 kernel's peak memory in MiB. :func:`timings_table` renders those files as one Markdown table
 (a column per profile) and :func:`update_readme` rewrites the block between
 ``<!-- timings:start -->`` and ``<!-- timings:end -->`` in ``notebooks/README.md`` with it.
 Only measured numbers appear; a notebook or profile without a measurement shows ``–``.
 
-    python -m artifactnet_core.report                       # notebooks/executed/summary_*.json
-    python -m artifactnet_core.report a/summary_smoke.json b/summary_paper.json \\
+    python -m artifactnet_core.experiments.report                       # notebooks/executed/summary_*.json
+    python -m artifactnet_core.experiments.report a/summary_smoke.json b/summary_paper.json \\
         --machine smoke="2 CPU cores" --machine paper="1 × H100"
 
 Used by the Makefile after a notebook run; the table is read in ``notebooks/README.md``.
@@ -28,8 +28,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .notebooks import EXECUTED_DIR, NOTEBOOK_DIR, notebook_sources
-from .paths import REPO_DIR, figures_dir
+from artifactnet_core.experiments.runner import EXECUTED_DIR, NOTEBOOK_DIR, notebook_sources
+from artifactnet_core.paths import REPO_DIR, figures_dir
 
 START = "<!-- timings:start -->"
 END = "<!-- timings:end -->"
@@ -116,7 +116,7 @@ def timings_table(summaries: Mapping[str, Mapping[str, Mapping[str, float]]], *,
         measured = {nb for per in summaries.values() for nb in per}
         notebooks += sorted(measured - set(notebooks))
     if not profiles:
-        return "_No measured runs yet: run `python -m artifactnet_core.notebooks run` first._"
+        return "_No measured runs yet: run `python -m artifactnet_core.experiments.runner run` first._"
     lines = ["| notebook | " + " | ".join(f"{p}: time · peak memory" for p in profiles) + " |",
              "|---|" + "---|" * len(profiles)]
     for nb in notebooks:
@@ -240,7 +240,7 @@ def update_results(readme: str | Path = TOP_README, figures: str | Path | None =
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m artifactnet_core.report",
+    parser = argparse.ArgumentParser(prog="python -m artifactnet_core.experiments.report",
                                      description="Write measured notebook timings into "
                                                  "notebooks/README.md.")
     parser.add_argument("summaries", nargs="*", type=Path,

@@ -18,7 +18,7 @@ reference): lossy real music keeps a target of zero, so the codec itself is neve
 Training uses random (frequency x time) crops; the net is fully convolutional and inference runs
 on whole 4 s chunks.
 
-**The classifier** reads cached feature maps (:mod:`artifactnet_core.featurestore`), with
+**The classifier** reads cached feature maps (:mod:`artifactnet_core.experiments.featurestore`), with
 class-balanced batches and random time crops; the epoch with the best validation ROC-AUC is kept,
 and the decision threshold is chosen on validation scores.
 
@@ -39,12 +39,12 @@ import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from .classifier import CompactCNN
-from .data import BenchData, assigned_version
-from .features import ForensicFeaturizer
-from .metrics import roc_auc
-from .spectral import magnitude
-from .unet import ArtifactUNet
+from artifactnet_core.detector.classifier import CompactCNN
+from artifactnet_core.detector.features import ForensicFeaturizer
+from artifactnet_core.detector.spectral import magnitude
+from artifactnet_core.detector.unet import ArtifactUNet
+from artifactnet_core.experiments.data import BenchData, assigned_version
+from artifactnet_core.experiments.metrics import roc_auc
 
 UNET_OBJECTIVES = ("paired", "real_only")
 

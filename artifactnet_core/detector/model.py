@@ -23,11 +23,11 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .classifier import CompactCNN
-from .features import FEATURE_SETS, ForensicFeaturizer
-from .paths import WEIGHTS_DIR
-from .spectral import magnitude
-from .unet import ArtifactUNet
+from artifactnet_core.detector.classifier import CompactCNN
+from artifactnet_core.detector.features import FEATURE_SETS, ForensicFeaturizer
+from artifactnet_core.detector.spectral import magnitude
+from artifactnet_core.detector.unet import ArtifactUNet
+from artifactnet_core.paths import WEIGHTS_DIR
 
 #: File stem of the weights shipped inside the package.
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "artifactnet.safetensors"
