@@ -1,8 +1,9 @@
-"""Atomic file writes for the benchmark cache: write a temporary file, then rename it in place.
+"""Atomic file writes: write a temporary file, then rename it in place; stable hashes.
 
-A build that is interrupted (Ctrl-C, out of memory, power cut) never leaves a half-written clip or
-manifest behind: a file either exists complete or not at all, so a rerun can skip every file that
-exists. Taught in notebook ``02_artifactbench``.
+An interrupted run (Ctrl-C, out of memory, power cut) never leaves a half-written clip, manifest,
+checkpoint or feature map behind: a file either exists complete or not at all, so a rerun can skip
+every file that exists. :func:`stable_hash` names cache entries and makes seeded choices that are
+the same on every machine.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from artifactnet_core.detector.audio import SAMPLE_RATE, write_audio
+from artifactnet_core.detector.config import SAMPLE_RATE
 
 
 def _tmp_name(path: Path) -> Path:
@@ -23,8 +24,6 @@ def _tmp_name(path: Path) -> Path:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file + ``os.replace``); returns the path.
-
-    Taught in notebook ``02_artifactbench``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,8 +41,6 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically (``\\n`` line endings); returns the path.
-
-    Taught in notebook ``02_artifactbench``.
     """
     return atomic_write_bytes(path, text.encode("utf-8"))
 
@@ -63,9 +60,9 @@ def atomic_write_audio(path: str | os.PathLike, audio: np.ndarray, *,
         Sample rate in Hz.
     subtype : str
         libsndfile subtype (default ``"PCM_16"``).
-
-    Taught in notebook ``02_artifactbench``.
     """
+    from artifactnet_core.detector.audio import write_audio
+
     path = Path(path)
     tmp = _tmp_name(path)
     try:
@@ -79,8 +76,6 @@ def atomic_write_audio(path: str | os.PathLike, audio: np.ndarray, *,
 
 def file_sha256(path: str | os.PathLike) -> str:
     """Return the hex SHA-256 of a file's bytes (read in 1 MiB blocks).
-
-    Taught in notebook ``02_artifactbench``.
     """
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -93,7 +88,20 @@ def stable_hash(*parts: object, length: int = 16) -> str:
     """Return a short hex digest of the ``repr`` of ``parts``; stable across runs and machines.
 
     Used for cache keys and seeded choices (Python's ``hash`` is salted per process).
-    Taught in notebook ``02_artifactbench``.
     """
     text = "\x1f".join(repr(p) for p in parts)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
+    """Save ``array`` as ``.npy`` (no pickle) atomically; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, array, allow_pickle=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -20,14 +20,6 @@ CSV_COLUMNS = ("path", "p_ai", "label", "duration_s", "error")
 EXIT_OK, EXIT_FAILURE, EXIT_SOME_FILES_FAILED = 0, 1, 2
 
 
-def _device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
-
-
 def _load(weights: str | None, device: str):
     from artifactnet_core.detector.model import default_weights, load_model
 
@@ -94,7 +86,12 @@ def cmd_detect(args: argparse.Namespace) -> int:
     if not files:
         print("artifactnet: no audio files found in the given paths", file=sys.stderr)
         return EXIT_FAILURE
-    device = _device(args.device)
+    from artifactnet_core.runtime import resolve_device
+
+    try:
+        device = resolve_device(args.device)
+    except ValueError as err:
+        raise SystemExit(f"artifactnet: {err}") from err
     model = _load(args.weights, device)
     if args.max_chunks is None:
         max_chunks = None if args.timeline else 16
@@ -105,7 +102,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
                disable=args.quiet or len(files) <= 3)
     for path in bar:
         results.append(detect_file(path, model, max_chunks=max_chunks,
-                                   threshold=args.threshold, device=device))
+                                   threshold=args.threshold))
     _write_results(results, args.format, args.timeline, sys.stdout)
     return EXIT_OK if all(d.ok for d in results) else EXIT_SOME_FILES_FAILED
 
@@ -120,10 +117,15 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_build(args: argparse.Namespace) -> int:
-    from artifactnet_core.bench import build_bench
+    from artifactnet_core.bench.build import build_bench
+    from artifactnet_core.profiles import PROFILE_NAMES, get_profile
 
-    manifest = build_bench(profile=args.profile, seed=args.seed, real_dirs=tuple(args.real_dir),
-                           progress=not args.quiet)
+    try:
+        profile = get_profile(args.profile or PROFILE_NAMES[0])
+    except ValueError as err:
+        raise SystemExit(f"artifactnet: {err}") from err
+    manifest = build_bench(profile.bench, seed=args.seed,
+                           real_dirs=tuple(args.real_dir), progress=not args.quiet)
     print(manifest)
     return EXIT_OK
 
@@ -158,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="ArtifactBench-mini")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
     build = bench_sub.add_parser("build", help="build the benchmark (cached)")
-    build.add_argument("--profile", choices=("smoke", "laptop", "paper"), default="smoke")
+    build.add_argument("--profile", default=None,
+                       help="a profile of artifactnet_core.profiles (default: the smallest)")
     build.add_argument("--seed", type=int, default=0)
     build.add_argument("--real-dir", action="append", default=[],
                        help="a folder of your own music to add as a real source (repeatable)")

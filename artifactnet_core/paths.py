@@ -15,31 +15,28 @@ REPO_DIR = PACKAGE_DIR.parent
 WEIGHTS_DIR = PACKAGE_DIR / "weights"
 
 
-def cache_dir() -> Path:
-    """Return the cache root, ``$ARTIFACTNET_CACHE`` or ``~/.cache/artifactnet`` (created)."""
-    env = os.environ.get("ARTIFACTNET_CACHE")
-    if env:
-        root = Path(env).expanduser()
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        root = (Path(xdg) if xdg else Path.home() / ".cache") / "artifactnet"
+def _folder(variable: str, default: Path) -> Path:
+    """``$variable`` if set, else ``default``; created."""
+    env = os.environ.get(variable)
+    root = Path(env).expanduser() if env else default
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def cache_dir() -> Path:
+    """Return the cache root, ``$ARTIFACTNET_CACHE`` or ``~/.cache/artifactnet`` (created)."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return _folder("ARTIFACTNET_CACHE", (Path(xdg) if xdg else Path.home() / ".cache")
+                   / "artifactnet")
 
 
 def figures_dir() -> Path:
     """Return the folder figures and tables are written to, ``$ARTIFACTNET_FIGURES`` or
     ``figures/`` of the repository (created)."""
-    env = os.environ.get("ARTIFACTNET_FIGURES")
-    root = Path(env).expanduser() if env else REPO_DIR / "figures"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    return _folder("ARTIFACTNET_FIGURES", REPO_DIR / "figures")
 
 
 def cards_dir() -> Path:
     """Return the folder data and model cards are written to, ``$ARTIFACTNET_CARDS`` or
     ``data_cards/`` of the repository (created)."""
-    env = os.environ.get("ARTIFACTNET_CARDS")
-    root = Path(env).expanduser() if env else REPO_DIR / "data_cards"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    return _folder("ARTIFACTNET_CARDS", REPO_DIR / "data_cards")

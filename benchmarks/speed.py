@@ -28,6 +28,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from artifactnet_core.detector.chunking import split_chunks  # noqa: E402
 from artifactnet_core.detector.model import (  # noqa: E402
     ArtifactNet,
     ArtifactNetConfig,
@@ -37,7 +38,6 @@ from artifactnet_core.detector.model import (  # noqa: E402
 )
 from artifactnet_core.detector.spectral import hpss  # noqa: E402
 from artifactnet_core.detector.unet import bf16_inference_available  # noqa: E402
-from artifactnet_core.experiments.data import split_chunks  # noqa: E402
 
 SR = 44_100
 

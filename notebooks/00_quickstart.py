@@ -56,8 +56,9 @@ from artifactnet_core.experiments import pipeline
 from artifactnet_core.experiments.anatomy import residual_parts, show_spectrogram, to_db
 from artifactnet_core.experiments.outputs import save_fig
 from artifactnet_core.experiments.runner import report_resources
+from artifactnet_core.profiles import get_profile
 
-prof = pipeline.get_profile(profile)
+prof = get_profile(profile)
 weights = default_weights()
 if weights is not None:
     model = load_model(weights)

@@ -63,6 +63,7 @@ from artifactnet_core.experiments.anatomy import residual_parts
 from artifactnet_core.experiments.baselines import fakeprint, fakeprint_frequencies
 from artifactnet_core.experiments.outputs import save_fig, save_table
 from artifactnet_core.experiments.runner import report_resources
+from artifactnet_core.profiles import get_profile
 
 SR = 44_100
 rng = np.random.default_rng(seed)
@@ -131,7 +132,7 @@ save_fig(fig, "fig01_tconv_comb")
 # frequencies; each decoder family has its own comb.
 
 # %%
-prof = pipeline.get_profile(profile)
+prof = get_profile(profile)
 data = pipeline.get_bench(prof, seed=seed)
 df = data.df
 freqs = fakeprint_frequencies()

@@ -68,8 +68,9 @@ from artifactnet_core.experiments.anatomy import show_spectrogram, to_db
 from artifactnet_core.experiments.cards import write_bench_card
 from artifactnet_core.experiments.outputs import save_fig, save_table
 from artifactnet_core.experiments.runner import report_resources
+from artifactnet_core.profiles import get_profile
 
-prof = pipeline.get_profile(profile)
+prof = get_profile(profile)
 data = pipeline.get_bench(prof, seed=seed)
 meta = json.loads((data.root / "bench_config.json").read_text())
 build = json.loads((data.root / "build_info.json").read_text())

@@ -65,8 +65,9 @@ import pandas as pd
 from artifactnet_core.experiments import pipeline
 from artifactnet_core.experiments.outputs import save_fig, save_table
 from artifactnet_core.experiments.runner import report_resources
+from artifactnet_core.profiles import get_profile
 
-prof = pipeline.get_profile(profile)
+prof = get_profile(profile)
 data = pipeline.get_bench(prof, seed=seed)
 print(data, "| profile:", prof.name, "| UNet base width:", prof.unet.base_width)
 print("validation family (unseen in training, used for model choice):",

@@ -65,8 +65,9 @@ from artifactnet_core.experiments.metrics import (
 )
 from artifactnet_core.experiments.outputs import save_fig, save_table
 from artifactnet_core.experiments.runner import report_resources
+from artifactnet_core.profiles import get_profile
 
-prof = pipeline.get_profile(profile)
+prof = get_profile(profile)
 data = pipeline.get_bench(prof, seed=seed)
 choice = pipeline.default_detector(data, prof, seed=seed, device=device)
 detector = choice.chosen
@@ -92,7 +93,7 @@ thr = detector.threshold
 rows = []
 for name, part in (("zero-shot (held-out families + all real)", zero_shot),
                    ("all test clips", scores)):
-    r = metrics_by(part, None, threshold=thr, n_boot=prof.n_boot, seed=seed)
+    r = metrics_by(part, None, threshold=thr, n_boot=prof.evaluation.n_boot, seed=seed)
     r["subset"] = name
     rows.append(r)
 overall = pd.concat(rows, ignore_index=True)
@@ -110,16 +111,16 @@ overall[["subset", "n", "n_ai", "n_real", "f1", "f1_lo", "f1_hi", "fpr", "fpr_lo
 # are compared.
 
 # %%
-per_gen = metrics_by(scores, "generator", threshold=thr, n_boot=prof.n_boot, seed=seed,
+per_gen = metrics_by(scores, "generator", threshold=thr, n_boot=prof.evaluation.n_boot, seed=seed,
                      real_in_every_group=True)
 per_gen = per_gen[per_gen["generator"] != "none"]
 per_gen["held_out"] = per_gen["generator"].map(
     scores.drop_duplicates("generator").set_index("generator")["family"]).isin(held_families)
-per_family = metrics_by(scores, "family", threshold=thr, n_boot=prof.n_boot, seed=seed,
+per_family = metrics_by(scores, "family", threshold=thr, n_boot=prof.evaluation.n_boot, seed=seed,
                         real_in_every_group=True)
 per_family = per_family[per_family["family"] != "none"]
 per_family["held_out"] = per_family["family"].isin(held_families)
-per_source = metrics_by(scores, "source", threshold=thr, n_boot=prof.n_boot, seed=seed)
+per_source = metrics_by(scores, "source", threshold=thr, n_boot=prof.evaluation.n_boot, seed=seed)
 save_table(per_gen, "tab04_per_generator")
 save_table(per_family, "tab04_per_family")
 save_table(per_source, "tab04_per_source")

@@ -53,19 +53,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from artifactnet_core.bench.versions import DRIFT_VERSIONS
 from artifactnet_core.experiments import pipeline
-from artifactnet_core.experiments.data import DRIFT_VERSIONS
 from artifactnet_core.experiments.metrics import binary_metrics, codec_drift
 from artifactnet_core.experiments.outputs import save_fig, save_table
 from artifactnet_core.experiments.runner import report_resources
+from artifactnet_core.profiles import get_profile
 
-prof = pipeline.get_profile(profile)
+prof = get_profile(profile)
 data = pipeline.get_bench(prof, seed=seed)
 aware = pipeline.default_detector(data, prof, seed=seed, device=device).chosen
 objective = aware.unet_recipe.objective
 plain = pipeline.train_detector(data, prof, objective=objective, codec_aware=False, seed=seed,
                                 device=device)
-test = pipeline.sample_rows(data.rows(split="test"), prof.max_eval_clips, seed=seed)
+test = pipeline.sample_rows(data.rows(split="test"), prof.evaluation.max_eval_clips, seed=seed)
 print(f"{len(test)} test clips x {len(DRIFT_VERSIONS)} versions; UNet objective: {objective}")
 
 # %%

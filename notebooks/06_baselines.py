@@ -58,14 +58,16 @@ import numpy as np
 import pandas as pd
 import torch
 
+from artifactnet_core.bench.versions import DRIFT_VERSIONS
 from artifactnet_core.experiments import pipeline
 from artifactnet_core.experiments.baselines import runs as baseline_runs
-from artifactnet_core.experiments.data import DRIFT_VERSIONS, assigned_version
+from artifactnet_core.experiments.data import assigned_version
 from artifactnet_core.experiments.metrics import choose_threshold, codec_drift, metrics_by
 from artifactnet_core.experiments.outputs import save_fig, save_table
 from artifactnet_core.experiments.runner import report_resources
+from artifactnet_core.profiles import get_profile
 
-prof = pipeline.get_profile(profile)
+prof = get_profile(profile)
 data = pipeline.get_bench(prof, seed=seed)
 held = pipeline.heldout_families(data)
 artifactnet = pipeline.default_detector(data, prof, seed=seed, device=device).chosen
@@ -74,7 +76,7 @@ spectttra = baseline_runs.spectttra_baseline(data, prof, seed=seed, device=devic
 
 test = data.rows(split="test")
 zero_shot = test[(test["label"] == "real") | test["family"].isin(held)].reset_index(drop=True)
-drift_rows = pipeline.sample_rows(test, prof.max_eval_clips, seed=seed)
+drift_rows = pipeline.sample_rows(test, prof.evaluation.max_eval_clips, seed=seed)
 print(f"zero-shot test: {len(zero_shot)} clips; drift subset: {len(drift_rows)} clips")
 
 # %% [markdown]
@@ -97,7 +99,7 @@ def artifactnet_predict(audio: list[np.ndarray]) -> np.ndarray:
     return model.predict_proba(torch.from_numpy(np.stack(audio))).numpy()
 
 
-timing_audio = baseline_runs.clip_audio(data, zero_shot["path"].tolist()[:6], ["wav"] * 6)
+timing_audio = baseline_runs.clip_audio(data, [(p, "wav") for p in zero_shot["path"][:6]])
 models = [
     ("ArtifactNet (ours)", artifactnet.model.parameter_counts()["total"],
      lambda rows, v: artifactnet.score(rows, v, progress=False), artifactnet.threshold,
@@ -111,7 +113,7 @@ for b in (spectttra, fakeprint):
 rows = []
 for name, params, scorer, thr, predict, note in models:
     s = scorer(zero_shot, "wav")
-    m = metrics_by(s, None, threshold=thr, n_boot=prof.n_boot, seed=seed).iloc[0]
+    m = metrics_by(s, None, threshold=thr, n_boot=prof.evaluation.n_boot, seed=seed).iloc[0]
     versions = pd.concat([scorer(drift_rows, v) for v in DRIFT_VERSIONS], ignore_index=True)
     delta = codec_drift(versions, codecs=DRIFT_VERSIONS, codec_col="version")
     rows.append({"model": name, "parameters": params, "f1": m["f1"], "f1_lo": m["f1_lo"],

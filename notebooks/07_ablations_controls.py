@@ -53,13 +53,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from artifactnet_core.bench.versions import CONTROL_VERSIONS
 from artifactnet_core.experiments import pipeline
-from artifactnet_core.experiments.data import CONTROL_VERSIONS
 from artifactnet_core.experiments.metrics import binary_metrics, metrics_by
 from artifactnet_core.experiments.outputs import save_fig, save_table
 from artifactnet_core.experiments.runner import report_resources
+from artifactnet_core.profiles import get_profile
 
-prof = pipeline.get_profile(profile)
+prof = get_profile(profile)
 data = pipeline.get_bench(prof, seed=seed)
 held = pipeline.heldout_families(data)
 choice = pipeline.default_detector(data, prof, seed=seed, device=device)
@@ -67,13 +68,13 @@ default = choice.chosen
 objective = default.unet_recipe.objective
 test = data.rows(split="test")
 zero_shot = test[(test["label"] == "real") | test["family"].isin(held)]
-eval_rows = pipeline.sample_rows(zero_shot, prof.max_eval_clips, seed=seed)
+eval_rows = pipeline.sample_rows(zero_shot, prof.evaluation.max_eval_clips, seed=seed)
 print(f"default: {objective} objective; ablations scored on {len(eval_rows)} zero-shot clips")
 
 
-def evaluate(det: pipeline.Detector, rows: pd.DataFrame, name: str, **extra) -> dict:
+def evaluate(det: pipeline.DetectorRun, rows: pd.DataFrame, name: str, **extra) -> dict:
     s = det.score(rows, "wav", progress=False)
-    m = metrics_by(s, None, threshold=det.threshold, n_boot=prof.n_boot, seed=seed).iloc[0]
+    m = metrics_by(s, None, threshold=det.threshold, n_boot=prof.evaluation.n_boot, seed=seed).iloc[0]
     keep = ["n", "f1", "f1_lo", "f1_hi", "fpr", "fpr_lo", "fpr_hi", "auc", "auc_lo", "auc_hi"]
     return {"variant": name, **extra, **{k: m[k] for k in keep}}
 
@@ -91,7 +92,7 @@ track = pipeline.train_detector(data, prof, objective=objective, protocol="track
 track_test = data.rows(split="test", protocol="track")
 protocols = pd.DataFrame([
     evaluate(default, eval_rows, "zero-shot protocol (generator + source held out)"),
-    evaluate(track, pipeline.sample_rows(track_test, prof.max_eval_clips, seed=seed),
+    evaluate(track, pipeline.sample_rows(track_test, prof.evaluation.max_eval_clips, seed=seed),
              "track-level protocol (paper)"),
 ])
 save_table(protocols, "tab07_protocols")
@@ -108,7 +109,7 @@ protocols[["variant", "n", "f1", "fpr", "auc", "auc_lo", "auc_hi"]]
 plain = pipeline.train_detector(data, prof, objective=objective, codec_aware=False, seed=seed,
                                 device=device)
 real_test = pipeline.sample_rows(test[test["label"] == "real"],
-                                 prof.max_eval_clips and prof.max_eval_clips // 2, seed=seed)
+                                 prof.evaluation.max_eval_clips and prof.evaluation.max_eval_clips // 2, seed=seed)
 control = []
 for name, det in (("codec-aware", default), ("WAV only", plain)):
     for version in ("wav", *CONTROL_VERSIONS):

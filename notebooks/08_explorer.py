@@ -56,14 +56,16 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
+from artifactnet_core.bench.versions import DRIFT_VERSIONS
+from artifactnet_core.detector.chunking import split_chunks
 from artifactnet_core.detector.features import CHANNEL_NAMES
 from artifactnet_core.detector.model import default_weights, load_model
 from artifactnet_core.experiments import explorer, pipeline
-from artifactnet_core.experiments.data import DRIFT_VERSIONS, split_chunks
 from artifactnet_core.experiments.outputs import save_fig
 from artifactnet_core.experiments.runner import report_resources
+from artifactnet_core.profiles import get_profile
 
-prof = pipeline.get_profile(profile)
+prof = get_profile(profile)
 data = pipeline.get_bench(prof, seed=seed)
 weights = default_weights()
 if weights is not None:

@@ -9,12 +9,15 @@ import pytest
 
 from artifactnet_core.bench import build_bench, check_split_disjointness, load_manifest
 from artifactnet_core.bench.manifest import MANIFEST_COLUMNS, manifest_bytes, validate_manifest
-from artifactnet_core.bench.zoo import zoo_for_profile
+from artifactnet_core.bench.zoo import zoo_specs
+from artifactnet_core.profiles import PROFILES
+
+SMOKE = PROFILES["smoke"].bench
 
 
 @pytest.fixture(scope="module")
 def smoke():
-    path = build_bench(profile="smoke", seed=0, progress=False)
+    path = build_bench(SMOKE, seed=0, progress=False)
     meta = json.loads((path.parent / "bench_config.json").read_text())
     return path, load_manifest(path), meta
 
@@ -27,7 +30,7 @@ def test_schema_and_composition(smoke):
     assert set(df["label"]) == {"real", "ai"}
     assert df["source"].nunique() == 6
     assert set(df.loc[df["label"] == "ai", "generator"]) == {s.name for s in
-                                                            zoo_for_profile("smoke")}
+                                                            zoo_specs(SMOKE.generators)}
     assert (df["duration_s"] == 4.0).all()
 
 
@@ -48,7 +51,7 @@ def test_no_leak_between_splits(smoke):
 @pytest.mark.slow
 def test_rebuild_is_identical(smoke):
     path, df, meta = smoke
-    again = build_bench(profile="smoke", seed=0, progress=False)  # resumes: nothing to redo
+    again = build_bench(SMOKE, seed=0, progress=False)  # resumes: nothing to redo
     assert again == path
     assert manifest_bytes(load_manifest(again)) == path.read_bytes()
     sha = (path.parent / "manifest.sha256").read_text().split()[0]

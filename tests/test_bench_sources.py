@@ -269,7 +269,7 @@ def stand_in_zoo() -> SimpleNamespace:
     specs = (_Spec("g_tconv", "tconv"), _Spec("g_mrf", "mrf"), _Spec("g_istft", "istft"),
              _Spec("g_mel", "mel_vocoder"))
 
-    def load_or_train(spec, train_clips, *, profile, seed, cache_dir, progress, device=None):
+    def load_or_train(spec, train_clips, *, budget, seed, cache_dir, progress, device=None):
         assert train_clips and all(c.dtype == np.float32 for c in train_clips)
         return spec, {"name": spec.name, "envelope_corr": 0.9, "passes_floor": True,
                       "n_train": len(train_clips)}
@@ -278,7 +278,7 @@ def stand_in_zoo() -> SimpleNamespace:
         width = 2 + len(model.name)
         return np.convolve(audio, np.ones(width) / width, mode="same").astype(np.float32)
 
-    return SimpleNamespace(zoo_for_profile=lambda profile: specs, load_or_train=load_or_train,
+    return SimpleNamespace(zoo_specs=lambda names: specs, load_or_train=load_or_train,
                            regenerate=regenerate)
 
 
@@ -309,8 +309,8 @@ def test_build_from_real_dirs_is_deterministic_and_resumes(tmp_path):
     zoo = stand_in_zoo()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        manifest = build_bench(seed=3, real_dirs=dirs, cache_root=tmp_path / "c1",
-                               progress=False, config=cfg, zoo=zoo)
+        manifest = build_bench(cfg, seed=3, real_dirs=dirs, cache_root=tmp_path / "c1",
+                        progress=False, zoo=zoo)
     assert any("text renamed.wav" in str(w.message) for w in caught), "bad file not named"
     df = load_manifest(manifest)
     root = manifest.parent
@@ -337,21 +337,21 @@ def test_build_from_real_dirs_is_deterministic_and_resumes(tmp_path):
 
     sha = (root / "manifest.sha256").read_text().split()[0]
     # Same seed, fresh cache: same bytes. Same cache again: resumes, same bytes.
-    other = build_bench(seed=3, real_dirs=dirs, cache_root=tmp_path / "c2", progress=False,
-                        config=cfg, zoo=zoo)
+    other = build_bench(cfg, seed=3, real_dirs=dirs, cache_root=tmp_path / "c2",
+                        progress=False, zoo=zoo)
     assert file_sha256(other) == sha == file_sha256(manifest)
     mtime = (root / df["path"].iloc[-1]).stat().st_mtime_ns
-    build_bench(seed=3, real_dirs=dirs, cache_root=tmp_path / "c1", progress=False, config=cfg,
-                zoo=zoo)
+    build_bench(cfg, seed=3, real_dirs=dirs, cache_root=tmp_path / "c1",
+                        progress=False, zoo=zoo)
     assert (root / df["path"].iloc[-1]).stat().st_mtime_ns == mtime
     assert file_sha256(manifest) == sha
     # Another seed gives another benchmark.
-    third = build_bench(seed=4, real_dirs=dirs, cache_root=tmp_path / "c1", progress=False,
-                        config=cfg, zoo=zoo)
+    third = build_bench(cfg, seed=4, real_dirs=dirs, cache_root=tmp_path / "c1",
+                        progress=False, zoo=zoo)
     assert third.parent != root and file_sha256(third) != sha
 
-    clips = generator_training_clips(seed=3, real_dirs=dirs, cache_root=tmp_path / "c1",
-                                     progress=False, config=cfg)
+    clips = generator_training_clips(cfg, seed=3, real_dirs=dirs, cache_root=tmp_path / "c1",
+                                     progress=False)
     assert len(clips) == 4 and all(c.shape == (4 * SR,) for c in clips)
 
 

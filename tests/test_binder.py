@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from artifactnet_core.bench.sources import required_debian_packages
-from artifactnet_core.experiments.runner import notebook_sources
+from artifactnet_core.experiments.runner import colab_cell_source, notebook_sources
 from artifactnet_core.paths import REPO_DIR
 
 if sys.version_info >= (3, 11):
@@ -175,11 +175,11 @@ def test_every_notebook_has_its_own_colab_badge(notebooks):
 
 
 def test_every_notebook_has_the_same_colab_install_cell(notebooks):
-    install = {stem: next(c.source for c in cells if c.cell_type == "code")
-               for stem, cells in notebooks.items()}
-    reference = install[min(install)]
-    for stem, source in install.items():
-        assert source == reference, f"{stem}: Colab install cell differs from {min(install)}'s"
+    reference = colab_cell_source()
+    for stem, cells in notebooks.items():
+        source = next(c.source for c in cells if c.cell_type == "code")
+        assert source == reference, (f"{stem}: Colab install cell differs from "
+                                     "binder/colab_cell.py (run `make sync-notebooks`)")
     assert '"google.colab" in sys.modules' in reference
     assert "binder/colab_setup.sh" in reference
     first_badge = BADGE.search(notebooks[min(notebooks)][0].source)

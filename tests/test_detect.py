@@ -16,7 +16,8 @@ import torch
 from conftest import BAD, ODD, SR, music_like
 
 from artifactnet_core.detector.audio import write_audio
-from artifactnet_core.detector.detect import ChunkStream, detect_file, find_audio_files
+from artifactnet_core.detector.chunking import ChunkStream
+from artifactnet_core.detector.detect import detect_file, find_audio_files
 from artifactnet_core.detector.model import ArtifactNet, ArtifactNetConfig, save_model
 
 CHUNK = 176_400

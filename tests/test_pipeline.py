@@ -12,25 +12,28 @@ from conftest import SR, music_like
 
 from artifactnet_core.atomic import file_sha256
 from artifactnet_core.bench.manifest import make_manifest, write_manifest
+from artifactnet_core.bench.versions import TRAIN_LOSSY_VERSIONS, parse_version, version_path
 from artifactnet_core.detector.audio import write_audio
-from artifactnet_core.detector.detect import ChunkStream
+from artifactnet_core.detector.chunking import ChunkStream, chunk_starts, split_chunks
+from artifactnet_core.detector.config import ArtifactNetConfig
 from artifactnet_core.experiments import pipeline
-from artifactnet_core.experiments.data import (
-    TRAIN_LOSSY_VERSIONS,
-    BenchData,
-    assigned_version,
-    chunk_starts,
-    parse_version,
-    split_chunks,
+from artifactnet_core.experiments.data import BenchData, assigned_version
+from artifactnet_core.experiments.recipes import (
+    ClassifierRecipe,
+    EvalBudget,
+    SpecTTTraBudget,
+    UNetRecipe,
 )
-from artifactnet_core.experiments.training import ClassifierRecipe, UNetRecipe, train_unet
+from artifactnet_core.experiments.training import UNetItems, train_unet
+from artifactnet_core.profiles import PROFILES, Profile
 
-CHUNK = 176_400
-TINY = pipeline.Profile(
-    name="tiny", bench="smoke",
+CHUNK = ArtifactNetConfig().chunk_samples
+TINY = Profile(
+    name="tiny", bench=PROFILES["smoke"].bench,
     unet=UNetRecipe(base_width=4, steps=4, batch_size=2, crop_bins=64, crop_frames=32),
     classifier=ClassifierRecipe(epochs=2, batch_size=8, crop_frames=64),
-    n_boot=20, max_eval_clips=8, feature_batch=4)
+    spectttra=SpecTTTraBudget(size="tiny", epochs=1, batch_size=8),
+    evaluation=EvalBudget(n_boot=20, max_eval_clips=8, feature_batch=4))
 
 
 def fake_generator(x: np.ndarray) -> np.ndarray:
@@ -104,7 +107,7 @@ def test_versions():
 def test_bench_data_caches_lossy_versions(tiny_bench):
     path = tiny_bench.rows(split="train")["path"].iloc[0]
     first = tiny_bench.audio(path, "opus_64")
-    assert (tiny_bench.version_dir / "opus_64").exists()
+    assert version_path(tiny_bench.root, path, "opus_64").exists()
     np.testing.assert_array_equal(first, tiny_bench.audio(path, "opus_64"))
     assert first.shape == tiny_bench.audio(path).shape
 
@@ -117,13 +120,20 @@ def test_validation_family_is_a_seen_family(tiny_bench):
 @pytest.mark.parametrize("objective", ["paired", "real_only"])
 def test_unet_training_is_deterministic(tiny_bench, objective):
     recipe = dataclasses.replace(TINY.unet, objective=objective, seed=3)
-    a, hist_a = train_unet(tiny_bench, recipe, progress=False, val_items=2, val_every=2)
-    b, hist_b = train_unet(tiny_bench, recipe, progress=False, val_items=2, val_every=2)
+    train, val = tiny_bench.rows(split="train"), tiny_bench.rows(split="val")
+
+    def train_once(r: UNetRecipe):
+        arrays = tiny_bench.load(UNetItems.needed(train, r) + UNetItems.needed(
+            val, dataclasses.replace(r, codec_aware=False)))
+        return train_unet(train, val, arrays, r, config=ArtifactNetConfig(), progress=False,
+                          val_items=2, val_every=2)
+
+    a, hist_a = train_once(recipe)
+    b, hist_b = train_once(recipe)
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(va, vb), k
     assert hist_a.equals(hist_b)
-    c, _ = train_unet(tiny_bench, dataclasses.replace(recipe, seed=4), progress=False,
-                      val_items=2, val_every=2)
+    c, _ = train_once(dataclasses.replace(recipe, seed=4))
     assert not torch.equal(a.head.weight, c.head.weight)
 
 

@@ -13,7 +13,9 @@ import torch
 from torch.nn import functional as F
 
 from artifactnet_core.bench import zoo
+from artifactnet_core.bench.config import ZooBudget
 from artifactnet_core.bench.zoo.models import TransposedUp
+from artifactnet_core.profiles import PROFILES
 
 SR = 44_100
 
@@ -34,6 +36,9 @@ def _music_like(seconds: float, seed: int) -> np.ndarray:
     return (0.3 * out / np.abs(out).max()).astype(np.float32)
 
 
+SMOKE_BUDGET = PROFILES["smoke"].bench.zoo
+
+
 def _tiny(spec: zoo.GeneratorSpec) -> zoo.GeneratorSpec:
     return replace(spec, width=16, steps=3)
 
@@ -47,12 +52,12 @@ def test_zoo_composition():
     assert {s.bottleneck for s in zoo.ZOO} == {"rvq", "fsq", "continuous"}
     full_rate = [s for s in zoo.ZOO if s.internal_sr == SR]
     assert len(full_rate) >= len(zoo.ZOO) // 3, "band-limiting alone must not give the zoo away"
-    smoke = zoo.zoo_for_profile("smoke")
+    smoke = zoo.zoo_specs(PROFILES["smoke"].bench.generators)
     assert 3 <= len(smoke) <= 5 and len({s.family for s in smoke}) >= 3
-    assert zoo.zoo_for_profile("paper") == zoo.ZOO
-    assert set(zoo.zoo_for_profile("laptop")) <= set(zoo.ZOO)
+    assert zoo.zoo_specs(PROFILES["paper"].bench.generators) == zoo.ZOO
+    assert set(zoo.zoo_specs(PROFILES["laptop"].bench.generators)) <= set(zoo.ZOO)
     with pytest.raises(ValueError):
-        zoo.zoo_for_profile("huge")
+        zoo.zoo_specs(["huge"])
     with pytest.raises(ValueError):
         zoo.GeneratorSpec("bad", "wavenet", "rvq", (4, 4))
 
@@ -98,7 +103,7 @@ def test_training_and_regeneration_are_deterministic():
 
 def test_regenerate_segments_match_one_pass():
     torch.manual_seed(0)
-    model = zoo.build_generator(_tiny(zoo.zoo_for_profile("smoke")[0]))
+    model = zoo.build_generator(_tiny(zoo.zoo_specs(PROFILES["smoke"].bench.generators)[0]))
     audio = _music_like(2.0, seed=3)
     whole = zoo.regenerate(model, audio, segment_s=4.0)
     pieces = zoo.regenerate(model, audio, segment_s=0.5, context_s=0.3)
@@ -107,10 +112,10 @@ def test_regenerate_segments_match_one_pass():
 
 
 def test_cache_round_trip(tmp_path):
-    spec = _tiny(zoo.zoo_for_profile("smoke")[0])
+    spec = _tiny(zoo.zoo_specs(PROFILES["smoke"].bench.generators)[0])
     clips = [_music_like(1.0, seed=i) for i in range(4)]
     held = [_music_like(1.0, seed=10 + i) for i in range(2)]
-    m1, info1 = zoo.load_or_train(spec, clips, profile="smoke", seed=0, cache_dir=tmp_path,
+    m1, info1 = zoo.load_or_train(spec, clips, budget=SMOKE_BUDGET, seed=0, cache_dir=tmp_path,
                                   heldout_clips=held, progress=False)
     assert not info1["cached"]
     for key in ("steps", "train_seconds", "params", "envelope_corr", "logmel_corr_centred",
@@ -119,7 +124,7 @@ def test_cache_round_trip(tmp_path):
         assert key in info1, key
     files = sorted(p.suffix for p in (tmp_path / "zoo").iterdir())
     assert files == [".json", ".safetensors"]
-    m2, info2 = zoo.load_or_train(spec, clips, profile="smoke", seed=0, cache_dir=tmp_path,
+    m2, info2 = zoo.load_or_train(spec, clips, budget=SMOKE_BUDGET, seed=0, cache_dir=tmp_path,
                                   heldout_clips=held, progress=False)
     assert info2["cached"] and info2["path"] == info1["path"]
     m3, _ = zoo.load_generator(info1["path"])
@@ -128,7 +133,7 @@ def test_cache_round_trip(tmp_path):
     np.testing.assert_array_equal(ref, zoo.regenerate(m2, audio))
     np.testing.assert_array_equal(ref, zoo.regenerate(m3, audio))
     # Other training data, another key: no stale weights.
-    _, info4 = zoo.load_or_train(spec, clips[:3] + [clips[0]], profile="smoke", seed=0,
+    _, info4 = zoo.load_or_train(spec, clips[:3] + [clips[0]], budget=SMOKE_BUDGET, seed=0,
                                  cache_dir=tmp_path, heldout_clips=held, progress=False)
     assert not info4["cached"] and info4["path"] != info1["path"]
 
@@ -150,16 +155,18 @@ def test_reconstruction_quality_sanity():
     assert chance["chance_logmel_corr_centred"] < zoo.FLOOR["logmel_corr_centred"]
 
 
-def test_missing_the_floor_warns_in_paper_profile():
+def test_missing_the_floor_warns_when_the_budget_asks():
     bad = {"name": "g", "passes_floor": False, "envelope_corr": 0.1, "logmel_corr_centred": 0.0}
+    strict, quiet = ZooBudget(warn_floor=True), ZooBudget(warn_floor=False)
+    assert PROFILES["paper"].bench.zoo.warn_floor
     with pytest.warns(RuntimeWarning, match="misses the quality floor"):
-        zoo._warn_floor(bad, "paper")
+        zoo._warn_floor(bad, strict)
     with pytest.warns(RuntimeWarning, match="not checked"):
-        zoo._warn_floor({"name": "g", "passes_floor": None}, "paper")
+        zoo._warn_floor({"name": "g", "passes_floor": None}, strict)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        zoo._warn_floor(bad, "smoke")  # smoke may miss the floor quietly (it is reported)
-        zoo._warn_floor({**bad, "passes_floor": True}, "paper")
+        zoo._warn_floor(bad, quiet)  # smoke may miss the floor quietly (it is reported)
+        zoo._warn_floor({**bad, "passes_floor": True}, strict)
 
 
 def test_losses_are_zero_on_identity_and_grow_with_error():

@@ -18,18 +18,15 @@ Stages:
 5. regenerate each benchmark clip with a balanced subset of generators;
 6. write ``manifest.csv`` (:mod:`~artifactnet_core.bench.manifest`), ``generators.csv``,
    ``bench_config.json`` and ``build_info.json``, after checking schema and split disjointness.
-
-Taught in notebook ``02_artifactbench``.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -39,6 +36,7 @@ from tqdm.auto import tqdm
 
 from artifactnet_core.atomic import atomic_write_text, file_sha256, stable_hash
 from artifactnet_core.bench.clips import Clip, extract_track_clips
+from artifactnet_core.bench.config import BenchConfig
 from artifactnet_core.bench.manifest import (
     NONE,
     bench_origin_for,
@@ -64,111 +62,12 @@ from artifactnet_core.bench.splits import (
     choose_heldout_families,
     plan_tracks,
 )
-from artifactnet_core.detector.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioError, load_audio
+from artifactnet_core.detector.audio import AUDIO_EXTENSIONS, AudioError, load_audio
+from artifactnet_core.detector.config import SAMPLE_RATE
 from artifactnet_core.paths import cache_dir
 
 #: Bump when the build recipe changes: caches of older builds are then not reused.
 BENCH_VERSION = 1
-#: The zero-shot real source when the config names none that is available.
-DEFAULT_HELDOUT_SOURCES = ("nexuiz",)
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    """Everything that shapes a benchmark build (the cache key); see :data:`PROFILES`.
-
-    Attributes
-    ----------
-    profile : str
-        ``smoke``, ``laptop`` or ``paper``; also picks the generator zoo and its training budget.
-    clip_s : float
-        Clip length in seconds (4-10).
-    real_clips_per_source : int
-        Benchmark real clips wanted per source (spread evenly over its benchmark tracks).
-    max_clips_per_track : int
-        Most clips one track may give.
-    gentrain_clips_per_source : int
-        Generator-training clips wanted per source.
-    ai_per_real : int
-        Generators that regenerate each benchmark real clip.
-    corpus_pieces, corpus_max_s : int, float
-        Scores rendered for ``fluidr3_corpus`` and their maximum duration (s).
-    max_tracks_per_source : int or None
-        Use at most this many tracks per source (chosen by seed); ``None``: all.
-    scan_limit_s : float or None
-        Read only a track's first ``scan_limit_s`` seconds when cutting clips; ``None``: all.
-    gentrain_fraction, val_fraction, test_fraction : float
-        Track shares of the generator-training partition, and of val and test per source.
-    heldout_sources : tuple of str
-        Real sources held out of train/val in the zero-shot protocol.
-    heldout_families : tuple of str or None
-        Generator families held out; ``None`` picks two
-        (:func:`~artifactnet_core.bench.splits.choose_heldout_families`).
-    heldout_test_share : float
-        Target share of held-out-family clips among zero-shot test AI clips.
-    sources : tuple of str
-        Which of the six real sources to use.
-    match_loudness : bool
-        Scale each regeneration to the RMS level of its real clip (peak kept below 0.999), so
-        loudness alone never tells AI from real.
-    """
-
-    profile: str
-    clip_s: float
-    real_clips_per_source: int
-    max_clips_per_track: int
-    gentrain_clips_per_source: int
-    ai_per_real: int
-    corpus_pieces: int
-    corpus_max_s: float
-    max_tracks_per_source: int | None = None
-    scan_limit_s: float | None = None
-    gentrain_fraction: float = 0.15
-    val_fraction: float = 0.15
-    test_fraction: float = 0.25
-    heldout_sources: tuple[str, ...] = DEFAULT_HELDOUT_SOURCES
-    heldout_families: tuple[str, ...] | None = None
-    heldout_test_share: float = 0.5
-    sources: tuple[str, ...] = SOURCE_NAMES
-    match_loudness: bool = True
-
-    def __post_init__(self) -> None:
-        if not 4.0 <= self.clip_s <= 10.0:
-            raise ValueError(f"clip_s must be 4-10 s, got {self.clip_s}")
-        unknown = set(self.sources) - set(SOURCE_NAMES)
-        if unknown:
-            raise ValueError(f"unknown sources {sorted(unknown)}; known: {SOURCE_NAMES}")
-
-    @classmethod
-    def for_profile(cls, profile: str, **overrides: object) -> BenchConfig:
-        """Return the config of a named profile, with optional field ``overrides``.
-
-        Taught in notebook ``02_artifactbench``.
-        """
-        if profile not in PROFILES:
-            raise ValueError(f"unknown profile {profile!r}; choose from {sorted(PROFILES)}")
-        return replace(PROFILES[profile], **overrides)
-
-
-#: The three profiles. ``smoke``: 4 real clips per source and 4 generators for CI (its real-music
-#: part takes ~10 s on 2 CPU cores; generator training, set by the zoo, dominates). ``laptop``: 180 real and 360 AI clips, one generator per family
-#: (built in 26 min on 2 CPU cores shared with another job).
-#: ``paper``: ~1,070 real and ~3,200 AI clips of 4 s from the whole zoo (regeneration alone is
-#: ~12 min on 2 cores; clip length is the main cost knob).
-PROFILES: dict[str, BenchConfig] = {
-    "smoke": BenchConfig(profile="smoke", clip_s=4.0, real_clips_per_source=4,
-                         max_clips_per_track=3, gentrain_clips_per_source=4, ai_per_real=2,
-                         corpus_pieces=4, corpus_max_s=24.0, max_tracks_per_source=4,
-                         scan_limit_s=60.0),
-    "laptop": BenchConfig(profile="laptop", clip_s=4.0, real_clips_per_source=30,
-                          max_clips_per_track=5, gentrain_clips_per_source=16, ai_per_real=2,
-                          corpus_pieces=16, corpus_max_s=40.0, max_tracks_per_source=12,
-                          scan_limit_s=240.0),
-    "paper": BenchConfig(profile="paper", clip_s=4.0, real_clips_per_source=180,
-                         max_clips_per_track=30, gentrain_clips_per_source=40, ai_per_real=3,
-                         corpus_pieces=56, corpus_max_s=50.0, max_tracks_per_source=None,
-                         scan_limit_s=300.0),
-}
 
 
 @dataclass
@@ -195,15 +94,14 @@ def _folder_fingerprint(folder: Path) -> list[tuple[str, int]]:
                   if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
 
 
-def bench_dir(profile: str = "smoke", *, seed: int = 0, real_dirs: Sequence[str | Path] = (),
-              cache_root: str | Path | None = None, config: BenchConfig | None = None) -> Path:
+def bench_dir(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str | Path] = (),
+              cache_root: str | Path | None = None) -> Path:
     """Return the folder a build of this config and seed lives in (not created).
 
     ``<cache_root or cache_dir()>/bench/<profile>-<hash>``, the hash covering the config, the
     seed, the ``--real-dir`` folders (paths, file names and sizes) and :data:`BENCH_VERSION`.
-    Taught in notebook ``02_artifactbench``.
     """
-    cfg = config or BenchConfig.for_profile(profile)
+    cfg = config
     root = Path(cache_root) if cache_root is not None else cache_dir()
     dirs = [Path(d).resolve() for d in real_dirs]
     key = stable_hash(BENCH_VERSION, sorted(asdict(cfg).items()), seed,
@@ -286,8 +184,11 @@ def prepare_real_clips(cfg: BenchConfig, *, seed: int, real_dirs: Sequence[Path]
     """Stages 1-3: list and probe tracks, plan partitions and splits, cut and write clips.
 
     Returns the :class:`RealClips` of the build; tracks that cannot be read are skipped with a
-    warning naming the file. Taught in notebook ``02_artifactbench``.
+    warning naming the file.
     """
+    unknown = set(cfg.sources) - set(SOURCE_NAMES)
+    if unknown:
+        raise ValueError(f"unknown sources {sorted(unknown)}; known: {SOURCE_NAMES}")
     skipped: list[str] = []
     unpack_root = cache_root / "debs"
     render_dir = cache_root / "bench" / "_renders"
@@ -345,26 +246,23 @@ def _interleave_by_source(clips: Sequence[Clip]) -> list[Clip]:
 
 def load_clip_arrays(root: Path, clips: Sequence[Clip]) -> list[np.ndarray]:
     """Read clips back as mono float32 arrays at 44.1 kHz (in the given order).
-
-    Taught in notebook ``02_artifactbench``.
     """
     return [load_audio(root / c.path) for c in clips]
 
 
-def generator_training_clips(profile: str = "smoke", *, seed: int = 0,
+def generator_training_clips(config: BenchConfig, *, seed: int = 0,
                              real_dirs: Sequence[str | Path] = (),
-                             cache_root: str | Path | None = None, progress: bool = True,
-                             config: BenchConfig | None = None) -> list[np.ndarray]:
+                             cache_root: str | Path | None = None,
+                             progress: bool = True) -> list[np.ndarray]:
     """Return the generator-training clips of a build as mono float32 arrays at 44.1 kHz.
 
     These tracks train the neural generators and are used nowhere else. The clips are cut (and
-    cached) on the first call; the list is interleaved across sources. Taught in notebook
-    ``02_artifactbench``.
+    cached) on the first call; the list is interleaved across sources.
     """
-    cfg = config or BenchConfig.for_profile(profile)
+    cfg = config
     cache = Path(cache_root) if cache_root is not None else cache_dir()
     dirs = [Path(d).resolve() for d in real_dirs]
-    root = bench_dir(cfg.profile, seed=seed, real_dirs=dirs, cache_root=cache, config=cfg)
+    root = bench_dir(cfg, seed=seed, real_dirs=dirs, cache_root=cache)
     real = prepare_real_clips(cfg, seed=seed, real_dirs=dirs, root=root, cache_root=cache,
                               progress=progress)
     return load_clip_arrays(root, _interleave_by_source(real.gentrain))
@@ -374,7 +272,7 @@ def generator_training_clips(profile: str = "smoke", *, seed: int = 0,
 
 def match_loudness(audio: np.ndarray, reference: np.ndarray, *, peak: float = 0.999) -> np.ndarray:
     """Scale ``audio`` to the RMS level of ``reference``, then down if its peak would exceed
-    ``peak`` (never clipping). Taught in notebook ``02_artifactbench``.
+    ``peak`` (never clipping).
     """
     rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
     target = float(np.sqrt(np.mean(np.square(reference, dtype=np.float64))))
@@ -406,7 +304,7 @@ def _regenerate_all(zoo: ModuleType, specs: Sequence, assignment: dict[str, tupl
     for spec in sorted(specs, key=lambda s: s.name):
         if train_arrays is None:
             train_arrays = load_clip_arrays(root, _interleave_by_source(real.gentrain))
-        model, info = zoo.load_or_train(spec, train_arrays, profile=cfg.profile, seed=seed,
+        model, info = zoo.load_or_train(spec, train_arrays, budget=cfg.zoo, seed=seed,
                                         cache_dir=cache_root, progress=progress, device=device)
         infos[spec.name] = info
         if device is not None and str(device).startswith("cuda"):
@@ -487,17 +385,16 @@ def _generators_table(specs: Sequence, infos: dict[str, dict], df: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
-def build_bench(profile: str = "smoke", *, seed: int = 0, real_dirs: Sequence[str | Path] = (),
+def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str | Path] = (),
                 cache_root: str | Path | None = None, progress: bool = True,
-                config: BenchConfig | None = None, zoo: ModuleType | None = None,
+                zoo: ModuleType | None = None,
                 device: str | None = "cpu") -> Path:
     """Build (or resume) ArtifactBench-mini and return the path of its ``manifest.csv``.
 
     Parameters
     ----------
-    profile : str
-        ``"smoke"`` (CI), ``"laptop"`` or ``"paper"``
-        (see :data:`PROFILES`).
+    config : BenchConfig
+        What to build (one per profile in :mod:`artifactnet_core.profiles`).
     seed : int
         Drives every choice: tracks, partitions, segments, corpus pieces, generator
         assignment, generator training. Same seed + same machine -> same manifest SHA-256.
@@ -507,14 +404,12 @@ def build_bench(profile: str = "smoke", *, seed: int = 0, real_dirs: Sequence[st
         skipped with a warning.
     cache_root : path, optional
         Cache root (default :func:`artifactnet_core.paths.cache_dir`, i.e.
-        ``$ARTIFACTNET_CACHE``); the bench lives in ``<cache_root>/bench/<profile>-<hash>``.
+        ``$ARTIFACTNET_CACHE``); the bench lives in ``<cache_root>/bench/<config.profile>-<hash>``.
     progress : bool
         Show tqdm progress bars.
-    config : BenchConfig, optional
-        Overrides the profile's config (its ``profile`` field still picks the zoo).
     zoo : module, optional
         The generator zoo (default :mod:`artifactnet_core.bench.zoo`); tests pass a stand-in
-        with ``zoo_for_profile``, ``load_or_train`` and ``regenerate``.
+        with ``zoo_specs``, ``load_or_train`` and ``regenerate``.
     device : str or None
         Where generators train and run: ``"cpu"`` (default, reproducible everywhere), ``"cuda"``,
         or ``None`` for CUDA when present.
@@ -525,14 +420,12 @@ def build_bench(profile: str = "smoke", *, seed: int = 0, real_dirs: Sequence[st
         A Debian source is neither installed nor obtainable (the message names the packages).
     ManifestError
         The finished manifest fails the schema or leaks between splits (a bug, not bad input).
-
-    Taught in notebook ``02_artifactbench``.
     """
     t_start = time.perf_counter()
-    cfg = config or BenchConfig.for_profile(profile)
+    cfg = config
     cache = Path(cache_root) if cache_root is not None else cache_dir()
     dirs = [Path(d).resolve() for d in real_dirs]
-    root = bench_dir(cfg.profile, seed=seed, real_dirs=dirs, cache_root=cache, config=cfg)
+    root = bench_dir(cfg, seed=seed, real_dirs=dirs, cache_root=cache)
     root.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
 
@@ -542,8 +435,9 @@ def build_bench(profile: str = "smoke", *, seed: int = 0, real_dirs: Sequence[st
     if not real.bench:
         raise SourceUnavailable("no usable real track: nothing to build a benchmark from")
 
-    zoo = zoo or importlib.import_module("artifactnet_core.bench.zoo")
-    specs = tuple(zoo.zoo_for_profile(cfg.profile))
+    if zoo is None:
+        from artifactnet_core.bench import zoo
+    specs = tuple(zoo.zoo_specs(cfg.generators))
     families = {s.name: s.family for s in specs}
     heldout_families = cfg.heldout_families
     if heldout_families is None:

@@ -4,7 +4,7 @@ near-silent ones skipped, written as mono 44.1 kHz 16-bit FLAC.
 A track is streamed once: every grid segment (``[k * L, (k + 1) * L)`` samples for clip length
 ``L``) gets a pseudo-random key from ``(seed, track id, k)``, and the ``n`` non-silent segments
 with the smallest keys are kept in a bounded heap, so memory does not grow with the track's
-length and the choice is the same on every machine. Taught in notebook ``02_artifactbench``.
+length and the choice is the same on every machine.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import numpy as np
 from artifactnet_core.atomic import atomic_write_audio, atomic_write_text, stable_hash
 from artifactnet_core.bench.render import RenderError
 from artifactnet_core.bench.sources import Track, iter_track_audio
-from artifactnet_core.detector.audio import SAMPLE_RATE, AudioError, load_audio
+from artifactnet_core.detector.audio import AudioError
+from artifactnet_core.detector.config import SAMPLE_RATE
 
 #: A segment whose RMS level is below this (dB re full scale) counts as near-silent.
 SILENCE_RMS_DBFS = -45.0
@@ -56,8 +57,6 @@ def is_near_silent(segment: np.ndarray, *, rms_dbfs: float = SILENCE_RMS_DBFS,
                    frame_fraction: float = SILENT_FRAME_FRACTION) -> bool:
     """Say whether a segment is near-silent: overall RMS below ``rms_dbfs`` dBFS, or more than
     ``frame_fraction`` of its 50 ms frames below -60 dBFS (a fade-out or a pause).
-
-    Taught in notebook ``02_artifactbench``.
     """
     if segment.size == 0 or _dbfs(segment) < rms_dbfs:
         return True
@@ -71,8 +70,6 @@ def is_near_silent(segment: np.ndarray, *, rms_dbfs: float = SILENCE_RMS_DBFS,
 
 def segment_key(*, seed: int, track_id: str, index: int) -> int:
     """The pseudo-random rank of grid segment ``index`` of a track (smaller = chosen first).
-
-    Taught in notebook ``02_artifactbench``.
     """
     return int(stable_hash("segment", seed, track_id, index), 16)
 
@@ -99,8 +96,6 @@ def select_segments(blocks: Iterable[np.ndarray], *, n_clips: int, clip_samples:
     -------
     list of (segment index, segment audio)
         Sorted by index; the final partial segment is never used.
-
-    Taught in notebook ``02_artifactbench``.
     """
     heap: list[tuple[int, int, np.ndarray]] = []      # (-key, index, audio): max-heap on key
     pending: list[np.ndarray] = []
@@ -167,8 +162,6 @@ def extract_track_clips(track: Track, *, n_clips: int, clip_s: float, seed: int,
         Cache of rendered scores.
     scan_limit_s : float, optional
         Read only the first ``scan_limit_s`` seconds of the track.
-
-    Taught in notebook ``02_artifactbench``.
     """
     clip_samples = int(round(clip_s * SAMPLE_RATE))
     out_dir = Path(bench_root) / subdir
@@ -202,11 +195,3 @@ def extract_track_clips(track: Track, *, n_clips: int, clip_s: float, seed: int,
     atomic_write_text(record, json.dumps({"params": params,
                                           "clips": [asdict(c) for c in clips]}, indent=1))
     return clips
-
-
-def load_clip(bench_root: Path, clip: Clip) -> np.ndarray:
-    """Read a written clip back as mono float32 at 44.1 kHz.
-
-    Taught in notebook ``02_artifactbench``.
-    """
-    return load_audio(Path(bench_root) / clip.path)

@@ -6,7 +6,6 @@ Every loader returns the same DataFrame as :func:`artifactnet_core.bench.manifes
 paths are relative to. Hashes are left empty unless ``hash_files=True`` (reading every file of a
 large dataset takes a while); durations come from the files' headers when the files are present.
 None of these datasets hold out generator families, so they carry ``heldout == "none"``.
-Taught in notebook ``02_artifactbench``.
 """
 
 from __future__ import annotations
@@ -30,8 +29,6 @@ _CODEC_BY_SUFFIX = {".mp3": "mp3", ".m4a": "aac", ".aac": "aac", ".mp4": "aac",
 
 def codec_from_suffix(path: str | os.PathLike) -> str:
     """Guess the lossy codec a file carries from its ending (``wav`` when lossless/unknown).
-
-    Taught in notebook ``02_artifactbench``.
     """
     return _CODEC_BY_SUFFIX.get(Path(path).suffix.lower(), "wav")
 
@@ -101,8 +98,6 @@ def load_artifactbench_json(path: str | os.PathLike, *, root: str | os.PathLike 
     -----
     ArtifactBench has one protocol: ``bench_origin`` ``"train"`` / ``"test"`` becomes both
     ``split`` and ``split_track`` (there is no val split; carve one from train by track).
-
-    Taught in notebook ``02_artifactbench``.
     """
     path = Path(path)
     root = Path(root) if root is not None else path.parent
@@ -178,7 +173,6 @@ def load_sonics(root: str | os.PathLike, *, hash_files: bool = False) -> pd.Data
     and, optionally, ``duration`` (s) and ``id``. Fake songs have ``algorithm`` (e.g.
     ``chirp-v3.5``, ``udio-120s``), which becomes ``generator``; its platform (``suno`` for
     ``chirp-*``, ``udio``) becomes ``family``. ``source`` is ``"sonics"``.
-    Taught in notebook ``02_artifactbench``.
     """
     root = Path(root)
     rows = []
@@ -221,7 +215,7 @@ def load_folder(root: str | os.PathLike, *, split: str = "test", hash_files: boo
     ``ai/musicgen/x.wav``; ``unknown`` otherwise), and one in a subfolder of ``real/`` that
     name as its source (the root folder's name otherwise). All rows get ``split`` (default
     ``test``: a folder is usually an evaluation set); unreadable files are skipped with a
-    warning. Taught in notebook ``02_artifactbench``.
+    warning.
     """
     root = Path(root)
     if split not in ("train", "val", "test"):

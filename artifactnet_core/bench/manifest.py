@@ -22,8 +22,6 @@ Columns, in this order::
 - ``clip_id``: the real clip a row is, or regenerates; ``start_s``: its start in the track (s);
 - ``real_path``: the real clip's file (its own path for real rows) - pairs for residual training;
 - ``heldout``: ``none``, ``family``, ``source`` or ``family+source``: why a row is zero-shot.
-
-Taught in notebook ``02_artifactbench``.
 """
 
 from __future__ import annotations
@@ -64,8 +62,6 @@ class ManifestError(ValueError):
 
 def bench_origin_for(split: str) -> str:
     """Return the ``bench_origin`` tag of a zero-shot ``split`` value.
-
-    Taught in notebook ``02_artifactbench``.
     """
     return {"train": "train", "val": "train", "test": "test", "excluded": "excluded"}[split]
 
@@ -75,7 +71,6 @@ def make_manifest(rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
 
     Missing extra columns get neutral defaults (``""``, ``0.0`` for ``start_s``, ``"none"``
     for ``heldout``); columns beyond the schema are kept after it, sorted.
-    Taught in notebook ``02_artifactbench``.
     """
     df = pd.DataFrame(list(rows))
     for col in MANIFEST_COLUMNS:
@@ -156,7 +151,6 @@ def validate_manifest(df: pd.DataFrame, *, require_hashes: bool = True) -> pd.Da
     ``bench_origin`` / ``codec``, unique non-empty paths, ``none`` generator and family on real
     rows, positive durations and 64-hex-digit hashes (``require_hashes=False`` allows unknown
     hashes and durations, as external datasets may lack them). Returns ``df`` unchanged.
-    Taught in notebook ``02_artifactbench``.
     """
     problems = _problems_schema(df, require_hashes)
     if problems:
@@ -166,8 +160,6 @@ def validate_manifest(df: pd.DataFrame, *, require_hashes: bool = True) -> pd.Da
 
 def heldout_sets(df: pd.DataFrame) -> tuple[set[str], set[str]]:
     """Return the (families, sources) that the ``heldout`` column marks as held out.
-
-    Taught in notebook ``02_artifactbench``.
     """
     if "heldout" not in df.columns:
         return set(), set()
@@ -262,8 +254,6 @@ def _formatted(df: pd.DataFrame) -> pd.DataFrame:
 
 def manifest_bytes(df: pd.DataFrame) -> bytes:
     """Serialise a manifest to CSV bytes deterministically (fixed float format, ``\\n`` ends).
-
-    Taught in notebook ``02_artifactbench``.
     """
     buf = io.StringIO()
     _formatted(df).to_csv(buf, index=False, lineterminator="\n")
@@ -272,8 +262,6 @@ def manifest_bytes(df: pd.DataFrame) -> bytes:
 
 def write_manifest(df: pd.DataFrame, path: str | os.PathLike) -> str:
     """Write a manifest CSV atomically and return its SHA-256 (hex).
-
-    Taught in notebook ``02_artifactbench``.
     """
     atomic_write_bytes(path, manifest_bytes(df))
     return file_sha256(path)
@@ -284,7 +272,7 @@ def load_manifest(path: str | os.PathLike, *, validate: bool = True) -> pd.DataF
 
     Text columns stay text (an empty field is ``""``, never NaN); ``duration_s`` and
     ``start_s`` are floats. With ``validate`` the schema is checked (hashes may be missing in
-    manifests of external data). Taught in notebook ``02_artifactbench``.
+    manifests of external data).
     """
     path = Path(path)
     df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
@@ -300,8 +288,6 @@ def load_manifest(path: str | os.PathLike, *, validate: bool = True) -> pd.DataF
 def absolute_paths(df: pd.DataFrame, root: str | os.PathLike | None = None) -> list[Path]:
     """Return every row's audio file as an absolute path (``root`` defaults to
     ``df.attrs["root"]``; absolute ``path`` values are kept as they are).
-
-    Taught in notebook ``02_artifactbench``.
     """
     base = Path(root if root is not None else df.attrs.get("root", "."))
     return [base / p for p in df["path"]]

@@ -3,7 +3,7 @@ rendered by the ``fluidsynth`` command with the FluidR3_GM soundfont.
 
 The renderer always runs in a subprocess with a wall-clock timeout and a cap on the size of the
 file it writes, and the score is cut to a maximum duration before it is rendered, so one odd corpus
-piece can neither hang the build nor fill the disk. Taught in notebook ``02_artifactbench``.
+piece can neither hang the build nor fill the disk.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from artifactnet_core.atomic import atomic_write_audio, stable_hash
-from artifactnet_core.detector.audio import SAMPLE_RATE, load_audio
+from artifactnet_core.detector.audio import load_audio
+from artifactnet_core.detector.config import SAMPLE_RATE
 
 # General MIDI programs (0-based) of acoustic instruments: one scheme per piece keeps the result
 # musically plausible while spreading timbres over the source.
@@ -54,8 +55,7 @@ def choose_programs(*, seed: int, key: str, n: int = 8) -> tuple[int, ...]:
 
     Half the pieces get one ensemble instrument for every part (piano, organ, strings...), the
     others one solo instrument per part, drawn with ``random.Random`` seeded by ``seed`` and the
-    piece's ``key`` so the choice is the same on every machine. Taught in notebook
-    ``02_artifactbench``.
+    piece's ``key`` so the choice is the same on every machine.
     """
     rng = random.Random(int(stable_hash("programs", seed, key), 16))
     if rng.random() < 0.5:
@@ -119,8 +119,6 @@ def score_to_midi(score_path: str | os.PathLike, midi_path: str | os.PathLike, *
     -------
     float
         The tempo used, in quarter notes per minute.
-
-    Taught in notebook ``02_artifactbench``.
     """
     from music21 import converter, midi, stream
 
@@ -182,8 +180,7 @@ def run_fluidsynth(midi_path: str | os.PathLike, wav_path: str | os.PathLike, *,
     """Render a MIDI file to a 16-bit stereo WAV with the ``fluidsynth`` command.
 
     The process is killed when it runs longer than ``timeout_s`` seconds or its output grows
-    beyond ``max_bytes`` bytes; either raises :class:`RenderError`. Taught in notebook
-    ``02_artifactbench``.
+    beyond ``max_bytes`` bytes; either raises :class:`RenderError`.
     """
     cmd = [fluidsynth, "-n", "-i", "-q", "-r", str(sr), "-T", "wav", "-O", "s16",
            "-F", str(wav_path), str(soundfont), str(midi_path)]
@@ -219,7 +216,7 @@ def render_score(score_path: str | os.PathLike, out_path: str | os.PathLike, *,
     The score is truncated (:func:`score_to_midi`), rendered (:func:`run_fluidsynth`, output
     capped at twice the expected size), mixed to mono, cut to ``render.max_s`` seconds and
     peak-normalised to :data:`RENDER_PEAK`. The FLAC is written atomically; an existing one is
-    kept. Taught in notebook ``02_artifactbench``.
+    kept.
     """
     out_path = Path(out_path)
     if out_path.exists():

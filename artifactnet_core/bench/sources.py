@@ -33,7 +33,8 @@ import numpy as np
 
 from artifactnet_core.atomic import stable_hash
 from artifactnet_core.bench.render import ScoreRender, choose_programs, render_score
-from artifactnet_core.detector.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, audio_info, iter_audio
+from artifactnet_core.detector.audio import AUDIO_EXTENSIONS, audio_info, iter_audio
+from artifactnet_core.detector.config import SAMPLE_RATE
 from artifactnet_core.paths import cache_dir
 
 #: The soundfont of the ``fluidr3_corpus`` source (Debian ``fluid-soundfont-gm``).
@@ -110,8 +111,6 @@ class Track:
 
 def source_spec(name: str) -> SourceSpec:
     """Return the :class:`SourceSpec` called ``name`` (see :data:`SOURCES`).
-
-    Taught in notebook ``02_artifactbench``.
     """
     for spec in SOURCES:
         if spec.name == name:
@@ -122,8 +121,7 @@ def source_spec(name: str) -> SourceSpec:
 def required_debian_packages(sources: Sequence[str] = SOURCE_NAMES) -> tuple[str, ...]:
     """Return the Debian packages the given real sources need (data and tools), in order.
 
-    The Makefile installs these with ``apt-get install``. Taught in notebook
-    ``02_artifactbench``.
+    The Makefile installs these with ``apt-get install``.
     """
     packages: list[str] = []
     for name in sources:
@@ -140,8 +138,6 @@ def _install_hint(packages: Sequence[str]) -> str:
 
 def slugify(text: str) -> str:
     """Turn a relative path into a file-name-safe id: ``"a b/c.ogg"`` -> ``"a_b__c.ogg"``.
-
-    Taught in notebook ``02_artifactbench``.
     """
     text = text.replace("\\", "/").strip("/")
     parts = [re.sub(r"[^A-Za-z0-9._-]+", "_", p).strip("_") or "_" for p in text.split("/")]
@@ -157,7 +153,6 @@ def unpack_debian_package(package: str, *, unpack_root: Path | None = None,
     Works without root. The files land under ``unpack_root/package/`` (default
     ``cache_dir()/debs``), mirroring the system tree (``usr/share/...``); an already unpacked
     package is reused. Raises :class:`SourceUnavailable` when either tool fails.
-    Taught in notebook ``02_artifactbench``.
     """
     unpack_root = Path(unpack_root) if unpack_root is not None else cache_dir() / "debs"
     dest = unpack_root / package
@@ -206,8 +201,6 @@ def locate_source(spec: SourceSpec, *, system_root: Path = Path("/"),
     ------
     SourceUnavailable
         Naming the Debian package(s) to install.
-
-    Taught in notebook ``02_artifactbench``.
     """
     rel = spec.path.lstrip("/")
     installed = Path(system_root) / rel
@@ -228,7 +221,7 @@ def locate_fluidsynth(*, unpack_root: Path | None = None,
 
     The installed command when there is one; otherwise the binary of the unpacked ``fluidsynth``
     and ``libfluidsynth3`` packages with ``LD_LIBRARY_PATH`` pointing at the unpacked library.
-    Raises :class:`SourceUnavailable` when neither runs. Taught in notebook ``02_artifactbench``.
+    Raises :class:`SourceUnavailable` when neither runs.
     """
     found = shutil.which("fluidsynth")
     if found:
@@ -272,8 +265,7 @@ def summarise_licence(copyright_text: str, readme_text: str = "") -> tuple[str, 
     Machine-readable (DEP-5) files give the ``License:`` of their ``Files: *`` stanza; free-form
     files are matched against Creative Commons BY-SA, MIT and GNU GPL wording (the version of a
     CC licence is taken from the package README when the copyright file only holds the legal
-    code). Returns ``("unknown", "")`` when nothing matches. Taught in notebook
-    ``02_artifactbench``.
+    code). Returns ``("unknown", "")`` when nothing matches.
     """
     stanza = re.search(r"^Files:[ \t]*\*[ \t]*\n(?:(?!Files:).*\n)*?License:[ \t]*([^\n]+)",
                        copyright_text, flags=re.MULTILINE)
@@ -309,8 +301,6 @@ def package_licence(package: str, *, doc_roots: Sequence[Path] | None = None) ->
     doc_roots : sequence of Path, optional
         Folders holding ``PACKAGE/copyright``; default ``/usr/share/doc`` and the unpacked copy
         under ``cache_dir()/debs/PACKAGE/usr/share/doc``.
-
-    Taught in notebook ``02_artifactbench`` (the data card's licence table).
     """
     if doc_roots is None:
         doc_roots = (Path("/usr/share/doc"), cache_dir() / "debs" / package / "usr/share/doc")
@@ -341,7 +331,6 @@ def list_folder_tracks(folder: str | os.PathLike, *, source: str = "user") -> li
     Files are recognised by their ending (:data:`artifactnet_core.detector.audio.AUDIO_EXTENSIONS`,
     case-insensitive); hidden files are ignored. Track ids are ``"<source>/<relative path>"``
     made file-name safe. Whether a file really decodes is checked later, file by file.
-    Taught in notebook ``02_artifactbench`` (``--real-dir``).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -358,8 +347,6 @@ def list_folder_tracks(folder: str | os.PathLike, *, source: str = "user") -> li
 
 def list_zip_tracks(archive: str | os.PathLike, *, source: str) -> list[Track]:
     """List the audio members of a zip archive (e.g. Nexuiz's ``music.pk3``) as tracks.
-
-    Taught in notebook ``02_artifactbench``.
     """
     with zipfile.ZipFile(archive) as z:
         members = sorted(n for n in z.namelist()
@@ -372,8 +359,7 @@ def corpus_candidates() -> list[tuple[str, Path]]:
     """Return ``(relative path, absolute path)`` of every usable music21 core-corpus score.
 
     Kept: MusicXML, Humdrum and ABC files, outside test folders, small enough to parse in about
-    a second; when a piece exists in two formats only one is kept. Taught in notebook
-    ``02_artifactbench``.
+    a second; when a piece exists in two formats only one is kept.
     """
     from music21 import corpus
 
@@ -401,8 +387,6 @@ def corpus_candidates() -> list[tuple[str, Path]]:
 def select_corpus_pieces(n: int, *, seed: int) -> list[tuple[str, Path]]:
     """Choose ``n`` corpus scores deterministically: shuffled within each collection, then taken
     round-robin across collections (Bach, Palestrina, folk tunes...), so no collection dominates.
-
-    Taught in notebook ``02_artifactbench``.
     """
     groups: dict[str, list[tuple[str, Path]]] = {}
     for rel, path in corpus_candidates():
@@ -426,8 +410,6 @@ def list_corpus_tracks(*, n_pieces: int, max_s: float, seed: int,
                        soundfont: str | os.PathLike = SOUNDFONT_PATH,
                        source: str = "fluidr3_corpus") -> list[Track]:
     """List ``n_pieces`` corpus scores as tracks to be rendered (at most ``max_s`` s each).
-
-    Taught in notebook ``02_artifactbench``.
     """
     tracks = []
     for rel, path in select_corpus_pieces(n_pieces, seed=seed):
@@ -458,8 +440,6 @@ def list_source_tracks(name: str, *, seed: int, corpus_pieces: int = 24,
     ------
     SourceUnavailable
         When the package is neither installed nor obtainable.
-
-    Taught in notebook ``02_artifactbench``.
     """
     spec = source_spec(name)
     location = locate_source(spec, system_root=system_root, unpack_root=unpack_root,
@@ -476,8 +456,6 @@ def list_source_tracks(name: str, *, seed: int, corpus_pieces: int = 24,
 
 def rendered_path(track: Track, *, render_dir: Path) -> Path:
     """Where the rendering of a score track is cached (keyed by piece and render settings).
-
-    Taught in notebook ``02_artifactbench``.
     """
     key = stable_hash(track.track_id, track.render, Path(track.location).stat().st_size)
     return Path(render_dir) / track.source / f"{track.name}-{key}.flac"
@@ -507,7 +485,6 @@ def track_duration(track: Track, *, render_dir: Path,
     ``None`` when the container does not state it. Raises
     :class:`~artifactnet_core.detector.audio.AudioError` or
     :class:`~artifactnet_core.bench.render.RenderError` for unusable tracks.
-    Taught in notebook ``02_artifactbench``.
     """
     return audio_info(_open_source(track, render_dir=render_dir, fluidsynth=fluidsynth)).duration_s
 
@@ -517,7 +494,5 @@ def iter_track_audio(track: Track, *, render_dir: Path,
                      sr: int = SAMPLE_RATE) -> Iterator[np.ndarray]:
     """Stream a track as mono float32 blocks at ``sr`` Hz (see
     :func:`artifactnet_core.detector.audio.iter_audio`); scores are rendered (and cached) first.
-
-    Taught in notebook ``02_artifactbench``.
     """
     yield from iter_audio(_open_source(track, render_dir=render_dir, fluidsynth=fluidsynth), sr=sr)

@@ -8,8 +8,6 @@ which generators regenerate which clip. Everything is a pure function of its inp
   generator families that fall on train/val tracks are marked ``excluded``.
 - **Track-level protocol** (``split_track``, the paper's): every benchmark track is split
   train/val/test per source, independently; every source and generator appears in train.
-
-Taught in notebook ``02_artifactbench``.
 """
 
 from __future__ import annotations
@@ -43,7 +41,7 @@ def split_counts(n: int, *, val_fraction: float, test_fraction: float) -> tuple[
     """Return ``(n_train, n_val, n_test)`` for ``n`` tracks of one source.
 
     With three tracks or more every split gets at least one; two tracks give train + test; one
-    track goes to train. Taught in notebook ``02_artifactbench``.
+    track goes to train.
     """
     if n <= 0:
         return 0, 0, 0
@@ -91,8 +89,6 @@ def plan_tracks(tracks_by_source: Mapping[str, Sequence[str]], *, seed: int,
         Real sources whose benchmark tracks are all ``test`` in the zero-shot protocol.
     val_fraction, test_fraction : float
         Shares of each source's benchmark tracks for val and test.
-
-    Taught in notebook ``02_artifactbench``.
     """
     gentrain: list[str] = []
     split: dict[str, str] = {}
@@ -120,7 +116,6 @@ def allocate_clips(capacity: Mapping[str, int], *, total: int) -> dict[str, int]
 
     ``capacity[track]`` is how many clips the track can give (its length in clips, capped by
     the profile). Tracks are served round-robin in sorted order, one clip at a time.
-    Taught in notebook ``02_artifactbench``.
     """
     counts = dict.fromkeys(sorted(capacity), 0)
     remaining = total
@@ -143,7 +138,6 @@ def choose_heldout_families(families: Sequence[str], *, n: int = 2,
 
     Families matching :data:`HELDOUT_FAMILY_PREFERENCE` (case-insensitive substrings) come
     first, in preference order; the rest are filled by a seeded draw.
-    Taught in notebook ``02_artifactbench``.
     """
     pool = sorted(set(families))
     if len(pool) < n + 1:
@@ -192,8 +186,6 @@ def assign_generators(clips: Sequence[tuple[str, str, str]],
     Returns
     -------
     dict clip id -> tuple of generator names (sorted)
-
-    Taught in notebook ``02_artifactbench``.
     """
     names = sorted(name for name, _ in generators)
     family = dict(generators)

@@ -20,8 +20,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-#: The detector's sample rate in Hz (paper).
-SAMPLE_RATE = 44_100
+from artifactnet_core.detector.config import SAMPLE_RATE
+
 #: File name endings treated as audio when a folder is searched.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4",
                     ".aif", ".aiff", ".wma", ".webm", ".mka")

@@ -4,14 +4,14 @@ Four conv blocks (3x3 conv, batch norm, ReLU, 2x2 max-pool) widen 32 -> 256 chan
 mel x time map shrinks 16x; average- and max-pooling over what is left summarise "how much" and
 "how strongly anywhere" an artifact is present; a small MLP maps that to a logit. About 0.42M
 parameters (paper: 0.4M, 424K in the public build).
-
-Taught in notebook ``03_train``.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from artifactnet_core.detector.config import CNN_HIDDEN, CNN_WIDTHS
 
 
 class CompactCNN(nn.Module):
@@ -29,8 +29,8 @@ class CompactCNN(nn.Module):
         Dropout before the head (training only).
     """
 
-    def __init__(self, *, in_channels: int = 7, widths: tuple[int, ...] = (32, 64, 128, 256),
-                 hidden: int = 64, dropout: float = 0.3):
+    def __init__(self, *, in_channels: int = 7, widths: tuple[int, ...] = CNN_WIDTHS,
+                 hidden: int = CNN_HIDDEN, dropout: float = 0.3):
         super().__init__()
         layers: list[nn.Module] = [nn.BatchNorm2d(in_channels)]
         prev = in_channels

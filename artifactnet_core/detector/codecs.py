@@ -9,7 +9,7 @@ with zero lag, so that a clip and its lossy copy can be compared sample by sampl
   both ways (no lag) and the Ogg pre-skip removes the encoder delay;
 - Vorbis (libvorbis through libsndfile): VBR, the bitrate is set through libvorbis' quality.
 
-Taught in notebook ``05_codec_drift``; used for codec-aware training and the referee's controls.
+Used for codec-aware training and the referee's controls.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from artifactnet_core.detector.audio import SAMPLE_RATE, load_audio
+from artifactnet_core.detector.audio import load_audio
+from artifactnet_core.detector.config import SAMPLE_RATE
 
 #: Codec names accepted by :func:`codec_roundtrip`; ``"wav"`` is the identity.
 CODECS = ("wav", "mp3", "aac", "opus", "vorbis")
@@ -31,8 +32,8 @@ _VORBIS_LEVELS = ((48, 0.85), (64, 0.7), (96, 0.5), (128, 0.3), (160, 0.15), (19
 
 _PYAV = {
     # codec -> (FFmpeg encoder, container, sample format, codec rate)
-    "mp3": ("libmp3lame", "mp3", "fltp", 44_100),
-    "aac": ("aac", "mp4", "fltp", 44_100),
+    "mp3": ("libmp3lame", "mp3", "fltp", SAMPLE_RATE),
+    "aac": ("aac", "mp4", "fltp", SAMPLE_RATE),
     "opus": ("libopus", "ogg", "flt", 48_000),
 }
 

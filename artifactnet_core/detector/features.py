@@ -21,7 +21,7 @@ The dB reference is the loudest mel bin of the *input* ``|X|`` in the chunk, sha
 P: the residual keeps its level relative to the music (the paper shares one reference across R,
 H and P; taking it from the input is our choice, see DESIGN.md).
 
-Taught in notebook ``01_residual_physics``; ablated in ``07_ablations_controls``.
+Ablated in ``07_ablations_controls``.
 """
 
 from __future__ import annotations
@@ -29,11 +29,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from artifactnet_core.detector.config import HPSS_KERNEL, N_FFT, N_MELS, SAMPLE_RATE, TOP_DB
 from artifactnet_core.detector.spectral import (
-    HPSS_KERNEL,
-    N_FFT,
-    N_MELS,
-    TOP_DB,
     delta,
     hpss,
     mel_filterbank,
@@ -70,7 +67,7 @@ class ForensicFeaturizer(nn.Module):
         A key of :data:`FEATURE_SETS`.
     """
 
-    def __init__(self, *, sr: int = 44_100, n_fft: int = N_FFT, n_mels: int = N_MELS,
+    def __init__(self, *, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS,
                  top_db: float = TOP_DB, hpss_kernel: int = HPSS_KERNEL,
                  feature_set: str = "hpss7"):
         super().__init__()
@@ -93,8 +90,16 @@ class ForensicFeaturizer(nn.Module):
         Returns ``(batch, 3, n_mels, frames)``. These are what the training pipeline caches: the
         other channels are cheap functions of them (:meth:`channels_from_base`).
         """
+        return self.maps_from_parts(mag, residual, *self.split(residual))
+
+    def split(self, residual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """HPSS of the residual: ``(harmonic, percussive)`` magnitudes shaped like it."""
+        return hpss(residual, kernel_size=self.hpss_kernel)
+
+    def maps_from_parts(self, mag: torch.Tensor, residual: torch.Tensor,
+                        harmonic: torch.Tensor, percussive: torch.Tensor) -> torch.Tensor:
+        """Base maps from the residual and its HPSS parts (see :meth:`base_maps`)."""
         ref = mel_power(mag, self.filterbank).amax(dim=(-2, -1), keepdim=True)
-        harmonic, percussive = hpss(residual, kernel_size=self.hpss_kernel)
         return torch.stack([power_to_db(mel_power(m, self.filterbank), ref=ref,
                                         top_db=self.top_db)
                             for m in (residual, harmonic, percussive)], dim=1)

@@ -1,79 +1,48 @@
 """ArtifactNet: ``|X|`` -> bounded-mask UNet -> residual -> forensic features -> compact CNN.
 
-The model works on 4 s chunks of mono 44.1 kHz audio (176,400 samples, 1025 x 345 STFT bins x
-frames). A track's score aggregates its chunks' probabilities (median by default).
+The model works on chunks of mono audio at its configured rate (paper: 4 s at 44.1 kHz,
+176,400 samples, 1025 x 345 STFT bins x frames). There is one path from audio to P(AI):
 
-Checkpoints are a safetensors file of tensors plus a JSON file of the configuration; loading
-never unpickles anything.
+``audio -> spectrogram -> residual -> base maps (mel-dB of R, H, P) -> channels -> logit``
 
-Taught in notebooks ``00_quickstart`` and ``03_train``.
+:meth:`ArtifactNet.base_maps` stops after the expensive part (UNet and HPSS) and
+:meth:`ArtifactNet.classify_base` finishes from there; ``forward`` is the two in a row. Feature
+caching for training stores base maps, ``detect``, the explorer and the speed script call
+:func:`predict_chunks`; all of them run the same code. A track's score aggregates its chunks'
+probabilities (:func:`aggregate_chunks`, median by default).
+
+Checkpoints are a safetensors file of tensors plus a JSON file of the configuration
+(:mod:`artifactnet_core.checkpoint`); loading never unpickles anything.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
+from artifactnet_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from artifactnet_core.detector.classifier import CompactCNN
+from artifactnet_core.detector.config import AGGREGATES, ArtifactNetConfig
 from artifactnet_core.detector.features import FEATURE_SETS, ForensicFeaturizer
 from artifactnet_core.detector.spectral import magnitude
 from artifactnet_core.detector.unet import ArtifactUNet
 from artifactnet_core.paths import WEIGHTS_DIR
 
-#: File stem of the weights shipped inside the package.
+__all__ = ["DEFAULT_WEIGHTS", "ArtifactNet", "ArtifactNetConfig", "aggregate_chunks",
+           "default_weights", "load_model", "predict_chunks", "save_model"]
+
+#: The weights shipped inside the package.
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "artifactnet.safetensors"
 
 
-@dataclass
-class ArtifactNetConfig:
-    """Everything needed to rebuild an :class:`ArtifactNet` (stored as JSON beside weights)."""
-
-    sample_rate: int = 44_100
-    chunk_seconds: float = 4.0
-    n_fft: int = 2048
-    hop_length: int = 512
-    n_mels: int = 128
-    top_db: float = 80.0
-    hpss_kernel: int = 31
-    unet_base_width: int = 32
-    unet_multipliers: tuple[int, ...] = (1, 2, 4, 6, 8)
-    mask_bound: float | None = 0.5
-    use_unet: bool = True
-    feature_set: str = "hpss7"
-    cnn_widths: tuple[int, ...] = (32, 64, 128, 256)
-    cnn_hidden: int = 64
-    threshold: float = 0.5
-    aggregate: str = "median"
-    #: Free-form provenance: training profile, seed, data hash, validation metrics.
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def chunk_samples(self) -> int:
-        return int(round(self.sample_rate * self.chunk_seconds))
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ArtifactNetConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown config keys {sorted(unknown)}")
-        data = dict(data)
-        for key in ("unet_multipliers", "cnn_widths"):
-            if key in data:
-                data[key] = tuple(data[key])
-        return cls(**data)
+def spectrogram(audio: torch.Tensor, config: ArtifactNetConfig) -> torch.Tensor:
+    """The detector's front end: magnitude ``|X|`` ``(batch, 1 + n_fft // 2, frames)`` of audio
+    clipped to [-1, 1], with the STFT of ``config``."""
+    return magnitude(audio.clamp(-1.0, 1.0), n_fft=config.n_fft, hop_length=config.hop_length)
 
 
 class ArtifactNet(nn.Module):
@@ -103,8 +72,7 @@ class ArtifactNet(nn.Module):
 
     def spectrogram(self, audio: torch.Tensor) -> torch.Tensor:
         """Magnitude ``|X|`` ``(batch, 1025, frames)`` of audio clipped to [-1, 1]."""
-        return magnitude(audio.clamp(-1.0, 1.0), n_fft=self.config.n_fft,
-                         hop_length=self.config.hop_length)
+        return spectrogram(audio, self.config)
 
     def residual(self, mag: torch.Tensor) -> torch.Tensor:
         """The forensic residual ``R = M * |X|`` (``|X|`` itself when the UNet is ablated).
@@ -116,13 +84,24 @@ class ArtifactNet(nn.Module):
             return mag
         return self.unet(mag) if self.training else self.unet.infer(mag)
 
+    def base_maps(self, audio: torch.Tensor) -> torch.Tensor:
+        """The expensive half of the path: mel-dB maps of R, H and P, ``(batch, 3, n_mels,
+        frames)``, for audio chunks ``(batch, samples)`` (see :meth:`ForensicFeaturizer.base_maps`).
+        """
+        mag = self.spectrogram(audio)
+        return self.featurizer.base_maps(mag, self.residual(mag))
+
+    def classify_base(self, base: torch.Tensor) -> torch.Tensor:
+        """The cheap half: logits ``(batch,)`` from base maps (the feature set's channels are
+        derived on the fly)."""
+        return self.classifier(self.featurizer.channels_from_base(base))
+
     def features(self, audio: torch.Tensor) -> torch.Tensor:
         """Forensic feature maps ``(batch, channels, n_mels, frames)`` of audio chunks."""
-        mag = self.spectrogram(audio)
-        return self.featurizer(mag, self.residual(mag))
+        return self.featurizer.channels_from_base(self.base_maps(audio))
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(audio))
+        return self.classify_base(self.base_maps(audio))
 
     @torch.inference_mode()
     def predict_proba(self, audio: torch.Tensor) -> torch.Tensor:
@@ -160,7 +139,7 @@ def predict_chunks(model: ArtifactNet, chunks: np.ndarray, *, batch: int = 4) ->
     Returns
     -------
     numpy.ndarray
-        ``(n_chunks,)`` float64 probabilities. Taught in notebook ``08_explorer``.
+        ``(n_chunks,)`` float64 probabilities.
     """
     device = next(model.parameters()).device
     out = [model.predict_proba(torch.as_tensor(chunks[i:i + batch], device=device)).float().cpu()
@@ -185,6 +164,8 @@ def aggregate_chunks(p_chunks: np.ndarray, *, method: str = "median",
     p = np.asarray(p_chunks, dtype=np.float64)
     if p.size == 0:
         raise ValueError("no chunks to aggregate")
+    if method not in AGGREGATES:
+        raise ValueError(f"unknown aggregation {method!r}; one of {AGGREGATES}")
     if method == "median":
         return float(np.median(p))
     if method == "mean":
@@ -194,11 +175,12 @@ def aggregate_chunks(p_chunks: np.ndarray, *, method: str = "median",
             raise ValueError("rms_weighted aggregation needs weights")
         w = np.asarray(weights, dtype=np.float64)
         return float((p * w).sum() / w.sum()) if w.sum() > 0 else float(p.mean())
-    raise ValueError(f"unknown aggregation {method!r}")
+    raise AssertionError(method)  # pragma: no cover - AGGREGATES is exhausted above
 
 
 def save_model(model: ArtifactNet, path: str | Path, *, half: bool = False) -> Path:
-    """Write ``path`` (.safetensors, the tensors) and ``path`` with .json (the config).
+    """Write ``path`` (.safetensors, the tensors) and ``path`` with .json (the config),
+    atomically.
 
     Parameters
     ----------
@@ -209,17 +191,10 @@ def save_model(model: ArtifactNet, path: str | Path, *, half: bool = False) -> P
     half : bool
         Store floating-point tensors as float16 (half the size; loading casts back).
     """
-    path = Path(path).with_suffix(".safetensors")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {}
-    for name, tensor in model.state_dict().items():
-        t = tensor.detach().cpu().contiguous()
-        if half and t.is_floating_point():
-            t = t.half()
-        tensors[name] = t
-    save_file(tensors, str(path), metadata={"format": "artifactnet", "config": "json-sidecar"})
-    path.with_suffix(".json").write_text(model.config.to_json())
-    return path
+    import dataclasses
+
+    return save_checkpoint(Path(path).with_suffix(".safetensors"), model.state_dict(),
+                           dataclasses.asdict(model.config), half=half)
 
 
 def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> ArtifactNet:
@@ -230,26 +205,31 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> Artif
     FileNotFoundError
         If the weights or the config are missing.
     ValueError
-        If the tensors do not fit the configured architecture.
+        If the config is invalid or the tensors do not fit the configured architecture
+        (:class:`~artifactnet_core.checkpoint.CheckpointError` names the file).
     """
     path = Path(path)
     if path.suffix != ".safetensors":
         path = path.with_suffix(".safetensors")
-    cfg_path = path.with_suffix(".json")
-    for p in (path, cfg_path):
-        if not p.is_file():
-            raise FileNotFoundError(f"{p}: not found")
-    config = ArtifactNetConfig.from_dict(json.loads(cfg_path.read_text()))
-    model = ArtifactNet(config)
-    state = load_file(str(path))
+    state, meta = load_checkpoint(path)
+    try:
+        config = ArtifactNetConfig.from_dict(meta)
+        model = ArtifactNet(config)
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path.with_suffix('.json')}: {err}") from err
     reference = model.state_dict()
     missing = set(reference) - set(state)
     unexpected = set(state) - set(reference)
     if missing or unexpected:
-        raise ValueError(f"{path}: tensors do not match the config "
-                         f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
-    state = {k: v.to(reference[k].dtype) for k, v in state.items()}
-    model.load_state_dict(state)
+        raise CheckpointError(f"{path}: tensors do not match the config "
+                              f"(missing {sorted(missing)[:3]}, unexpected "
+                              f"{sorted(unexpected)[:3]})")
+    wrong = [k for k in reference if state[k].shape != reference[k].shape]
+    if wrong:
+        k = wrong[0]
+        raise CheckpointError(f"{path}: tensor {k!r} has shape {tuple(state[k].shape)}, the "
+                              f"config needs {tuple(reference[k].shape)}")
+    model.load_state_dict({k: v.to(reference[k].dtype) for k, v in state.items()})
     return model.to(device).eval()
 
 

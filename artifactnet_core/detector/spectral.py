@@ -4,8 +4,6 @@ Everything works on batched tensors (leading dimensions are kept) on any device,
 runs in the featurizer on a GPU and in a notebook on a laptop. librosa is the reference the tests
 compare against (``tests/test_spectral.py``); where librosa makes a choice (Slaney mel scale,
 reflect-padded median filters, split-zero soft masks) this module makes the same one.
-
-Taught in notebook ``01_residual_physics``.
 """
 
 from __future__ import annotations
@@ -15,12 +13,14 @@ import math
 import numpy as np
 import torch
 
-#: Paper parameters: 2048-point FFT, hop 512, Hann window, centred frames.
-N_FFT = 2048
-HOP_LENGTH = 512
-N_MELS = 128
-TOP_DB = 80.0
-HPSS_KERNEL = 31
+from artifactnet_core.detector.config import (
+    HOP_LENGTH,
+    HPSS_KERNEL,
+    N_FFT,
+    N_MELS,
+    SAMPLE_RATE,
+    TOP_DB,
+)
 
 
 def stft(audio: torch.Tensor, *, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,
@@ -109,7 +109,7 @@ def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
                     freqs)
 
 
-def mel_filterbank(*, sr: int = 44_100, n_fft: int = N_FFT, n_mels: int = N_MELS,
+def mel_filterbank(*, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS,
                    fmin: float = 0.0, fmax: float | None = None,
                    device: torch.device | str | None = None,
                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -264,6 +264,18 @@ def hpss(mag: torch.Tensor, *, kernel_size: int = HPSS_KERNEL,
     return mag * softmask(harm, perc, power=power), mag * softmask(perc, harm, power=power)
 
 
+def _savgol_coeffs(width: int, order: int) -> np.ndarray:
+    # Least-squares polynomial of degree ``order`` over ``width`` points, differentiated
+    # ``order`` times at the centre: scipy.signal.savgol_coeffs(width, order, deriv=order,
+    # use="dot"), computed the same way (tests compare), so the detector needs no scipy.
+    half = width // 2
+    x = np.arange(-half, width - half, dtype=float)
+    vander = x ** np.arange(order + 1).reshape(-1, 1)
+    target = np.zeros(order + 1)
+    target[order] = float(math.factorial(order))
+    return np.linalg.lstsq(vander, target, rcond=None)[0]
+
+
 def delta(x: torch.Tensor, *, width: int = 9, order: int = 1) -> torch.Tensor:
     """Local time derivative along the last dimension, as ``librosa.feature.delta``.
 
@@ -285,10 +297,7 @@ def delta(x: torch.Tensor, *, width: int = 9, order: int = 1) -> torch.Tensor:
         raise ValueError(f"width must be an odd integer >= 3, got {width}")
     if x.shape[-1] < width:
         raise ValueError(f"delta needs at least {width} frames, got {x.shape[-1]}")
-    from scipy.signal import savgol_coeffs
-
-    coeffs = torch.as_tensor(savgol_coeffs(width, order, deriv=order, use="dot").copy(),
-                             dtype=x.dtype, device=x.device)
+    coeffs = torch.as_tensor(_savgol_coeffs(width, order), dtype=x.dtype, device=x.device)
     inner = (x.unfold(-1, width, 1) * coeffs).sum(-1)
     half = width // 2
     head = inner[..., :1].expand(*inner.shape[:-1], half)

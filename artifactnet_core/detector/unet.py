@@ -4,8 +4,6 @@ The network sees the log-compressed, loudness-normalised magnitude ``|X|`` and p
 ``M`` bounded to ``[0, mask_bound]`` (paper: 0.5). The residual is ``R = M * |X|``: a fraction of
 the input's own energy, never more than half of it, so the UNet can only *select* what looks like
 an artifact, never invent energy that is not there.
-
-Taught in notebooks ``01_residual_physics`` (what R looks like) and ``03_train`` (how it learns).
 """
 
 from __future__ import annotations
@@ -16,6 +14,8 @@ import os
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from artifactnet_core.detector.config import MASK_BOUND, UNET_BASE_WIDTH, UNET_MULTIPLIERS
 
 
 def bf16_inference_available(device: torch.device | str) -> bool:
@@ -65,8 +65,9 @@ class ArtifactUNet(nn.Module):
         ablation in notebook ``07_ablations_controls``.
     """
 
-    def __init__(self, *, base_width: int = 32, multipliers: tuple[int, ...] = (1, 2, 4, 6, 8),
-                 mask_bound: float | None = 0.5):
+    def __init__(self, *, base_width: int = UNET_BASE_WIDTH,
+                 multipliers: tuple[int, ...] = UNET_MULTIPLIERS,
+                 mask_bound: float | None = MASK_BOUND):
         super().__init__()
         widths = [base_width * m for m in multipliers]
         depth = len(widths) - 1

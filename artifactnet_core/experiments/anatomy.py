@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from artifactnet_core.detector.config import HOP_LENGTH, SAMPLE_RATE
 from artifactnet_core.detector.model import ArtifactNet
-from artifactnet_core.detector.spectral import hpss
 
 
 @torch.no_grad()
@@ -35,9 +35,10 @@ def residual_parts(model: ArtifactNet, chunk: np.ndarray) -> dict[str, np.ndarra
     audio = torch.as_tensor(np.asarray(chunk, dtype=np.float32), device=device)[None]
     mag = model.spectrogram(audio)
     residual = model.residual(mag)
-    harmonic, percussive = hpss(residual, kernel_size=model.config.hpss_kernel)
-    features = model.featurizer(mag, residual)
-    p_ai = torch.sigmoid(model.classifier(features))
+    harmonic, percussive = model.featurizer.split(residual)
+    base = model.featurizer.maps_from_parts(mag, residual, harmonic, percussive)
+    features = model.featurizer.channels_from_base(base)
+    p_ai = torch.sigmoid(model.classify_base(base))
     mask = residual / mag.clamp_min(1e-12)
     out = {"magnitude": mag, "mask": mask, "residual": residual, "harmonic": harmonic,
            "percussive": percussive, "features": features, "p_ai": p_ai}
@@ -51,7 +52,7 @@ def to_db(mag: np.ndarray, *, ref: float | None = None, top_db: float = 80.0) ->
     return np.maximum(db, -top_db)
 
 
-def show_spectrogram(ax, db: np.ndarray, *, sr: int = 44_100, hop_length: int = 512,
+def show_spectrogram(ax, db: np.ndarray, *, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH,
                      title: str = "", mel: bool = False, vmin: float = -80.0, vmax: float = 0.0):
     """Draw a dB spectrogram on a matplotlib axis (time in s; Hz, or mel band index)."""
     frames = db.shape[-1]

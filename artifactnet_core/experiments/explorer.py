@@ -22,11 +22,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from artifactnet_core.bench.versions import DRIFT_VERSIONS
+from artifactnet_core.detector.chunking import chunk_starts, split_chunks
 from artifactnet_core.detector.features import CHANNEL_NAMES
 from artifactnet_core.detector.model import ArtifactNet
 from artifactnet_core.detector.model import predict_chunks as chunk_probabilities
 from artifactnet_core.experiments.anatomy import residual_parts, show_spectrogram, to_db
-from artifactnet_core.experiments.data import DRIFT_VERSIONS, BenchData, chunk_starts, split_chunks
+from artifactnet_core.experiments.data import BenchData
 
 #: Versions offered by the interactive explorer: WAV, the drift codecs, and the unseen Vorbis.
 EXPLORER_VERSIONS = (*DRIFT_VERSIONS, "mp3_64", "opus_64", "vorbis_128")

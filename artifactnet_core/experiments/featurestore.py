@@ -5,8 +5,6 @@ Running the UNet and HPSS over every clip version dominates the CPU time of the 
 store keeps, per (UNet checkpoint, clip, version), the three base maps (mel-dB of R, H and P,
 float16, ``(chunks, 3, 128, 345)``) in one ``.npy`` file, written atomically; the other four
 channels are derived on the fly (:meth:`ForensicFeaturizer.channels_from_base`).
-
-Taught in notebook ``03_train``.
 """
 
 from __future__ import annotations
@@ -19,20 +17,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from artifactnet_core.detector.features import ForensicFeaturizer
-from artifactnet_core.detector.unet import ArtifactUNet
-from artifactnet_core.experiments.data import BenchData, split_chunks
-
-
-def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+from artifactnet_core.atomic import atomic_save_npy
+from artifactnet_core.detector.chunking import split_chunks
+from artifactnet_core.detector.model import ArtifactNet
+from artifactnet_core.experiments.data import BenchData, Item
 
 
 class FeatureStore:
@@ -41,34 +29,28 @@ class FeatureStore:
     Parameters
     ----------
     data : BenchData
-        The benchmark.
-    unet : ArtifactUNet or None
-        The residual extractor (``None``: features straight from ``|X|``, the no-UNet ablation).
+        The benchmark; clip versions come from :meth:`BenchData.load` as arrays.
+    extractor : ArtifactNet
+        The model whose :meth:`~artifactnet_core.detector.model.ArtifactNet.base_maps` are
+        cached (its front end, UNet or none, and featurizer; its classifier is not used).
     key : str
-        Identifies the extractor (e.g. a hash of its recipe); names the cache folder.
-    featurizer : ForensicFeaturizer
-        Mel/HPSS settings (its ``feature_set`` does not matter here: all three base maps are
-        stored).
+        Identifies the extractor (e.g. a hash of its UNet recipe); names the cache folder.
     cache_root : path
         Folder under which ``<key>/<version>/<clip path>.npy`` files live.
     device : str or torch.device
         Where the UNet and HPSS run.
-    chunk_samples : int
-        Chunk length in samples (4 s).
     batch_size : int
-        Chunks per forward pass.
+        Clips per batch, and chunks per forward pass.
     """
 
-    def __init__(self, data: BenchData, unet: ArtifactUNet | None, key: str, *,
-                 featurizer: ForensicFeaturizer, cache_root: str | os.PathLike,
-                 device: str | torch.device = "cpu", chunk_samples: int = 176_400,
+    def __init__(self, data: BenchData, extractor: ArtifactNet, key: str, *,
+                 cache_root: str | os.PathLike, device: str | torch.device = "cpu",
                  batch_size: int = 4):
         self.data = data
         self.device = torch.device(device)
-        self.unet = unet.to(self.device).eval() if unet is not None else None
-        self.featurizer = featurizer.to(self.device)
+        self.extractor = extractor.to(self.device).eval()
         self.root = Path(cache_root) / key
-        self.chunk_samples = chunk_samples
+        self.chunk_samples = extractor.config.chunk_samples
         self.batch_size = batch_size
 
     def _path(self, clip: str, version: str) -> Path:
@@ -76,22 +58,13 @@ class FeatureStore:
 
     @torch.no_grad()
     def _compute(self, chunks: np.ndarray) -> np.ndarray:
-        from artifactnet_core.detector.spectral import magnitude
-
         out = []
         for i in range(0, chunks.shape[0], self.batch_size):
-            audio = torch.from_numpy(chunks[i:i + self.batch_size]).to(self.device).clamp(-1, 1)
-            mag = magnitude(audio)
-            residual = self.unet.infer(mag) if self.unet is not None else mag
-            out.append(self.featurizer.base_maps(mag, residual).half().cpu().numpy())
+            audio = torch.from_numpy(chunks[i:i + self.batch_size]).to(self.device)
+            out.append(self.extractor.base_maps(audio).half().cpu().numpy())
         return np.concatenate(out)
 
-    def clip_maps(self, clip: str, version: str = "wav") -> np.ndarray:
-        """Base maps of every chunk of one clip version, ``(chunks, 3, n_mels, frames)``."""
-        self._fill([(clip, version)])
-        return np.load(self._path(clip, version), allow_pickle=False)
-
-    def _fill(self, items: Sequence[tuple[str, str]], *, progress: bool = False,
+    def _fill(self, items: Sequence[Item], *, progress: bool = False,
               desc: str = "features") -> None:
         """Compute and store the maps of the (clip, version) pairs not cached yet, batching
         chunks of several clips into each forward pass."""
@@ -99,25 +72,23 @@ class FeatureStore:
         bar = tqdm(total=len(todo), desc=desc, disable=not progress or not todo)
         for start in range(0, len(todo), self.batch_size):
             group = todo[start:start + self.batch_size]
-            chunks = [split_chunks(self.data.audio(clip, version), self.chunk_samples)
-                      for clip, version in group]
+            arrays = self.data.load(group)
+            chunks = [split_chunks(arrays[item], self.chunk_samples) for item in group]
             maps = self._compute(np.concatenate(chunks))
             offsets = np.cumsum([0] + [c.shape[0] for c in chunks])
             for k, item in enumerate(group):
-                _atomic_save_npy(self._path(*item), maps[offsets[k]:offsets[k + 1]])
+                atomic_save_npy(self._path(*item), maps[offsets[k]:offsets[k + 1]])
             bar.update(len(group))
         bar.close()
 
-    def maps(self, clips: Sequence[str], versions: str | Sequence[str] = "wav", *,
-             progress: bool = True, desc: str = "features") -> tuple[np.ndarray, np.ndarray]:
+    def maps(self, items: Sequence[Item], *, progress: bool = True,
+             desc: str = "features") -> tuple[np.ndarray, np.ndarray]:
         """Stack the base maps of many clip versions.
 
         Parameters
         ----------
-        clips : sequence of str
-            Clip paths (relative to the bench root).
-        versions : str or sequence of str
-            One version for all clips, or one per clip.
+        items : sequence of (clip path, version)
+            Clip versions (paths relative to the bench root).
         progress : bool
             tqdm progress bar over the clips still to compute.
 
@@ -125,13 +96,9 @@ class FeatureStore:
         -------
         (maps, owner)
             ``maps``: float16 ``(total chunks, 3, n_mels, frames)``; ``owner``: for each chunk,
-            the index of its clip in ``clips``.
+            the index of its item in ``items``.
         """
-        if isinstance(versions, str):
-            versions = [versions] * len(clips)
-        if len(versions) != len(clips):
-            raise ValueError("one version per clip expected")
-        items = list(zip(clips, versions, strict=True))
+        items = list(items)
         self._fill(items, progress=progress, desc=desc)
         parts, owner = [], []
         for i, item in enumerate(items):
@@ -139,7 +106,7 @@ class FeatureStore:
             parts.append(m)
             owner.extend([i] * m.shape[0])
         if not parts:
-            n_mels = self.featurizer.filterbank.shape[0]
+            n_mels = self.extractor.config.n_mels
             return np.zeros((0, 3, n_mels, 0), np.float16), np.zeros(0, int)
         return np.concatenate(parts), np.asarray(owner)
 

@@ -30,11 +30,10 @@ from pathlib import Path
 
 from artifactnet_core.experiments.runner import EXECUTED_DIR, NOTEBOOK_DIR, notebook_sources
 from artifactnet_core.paths import REPO_DIR, figures_dir
+from artifactnet_core.profiles import PROFILE_NAMES
 
 START = "<!-- timings:start -->"
 END = "<!-- timings:end -->"
-#: Profiles in the order of the table's columns (others follow, sorted).
-PROFILE_ORDER = ("smoke", "laptop", "paper")
 README = NOTEBOOK_DIR / "README.md"
 TOP_README = REPO_DIR / "README.md"
 RESULTS_START = "<!-- results:start -->"
@@ -109,19 +108,19 @@ def timings_table(summaries: Mapping[str, Mapping[str, Mapping[str, float]]], *,
         The table; the last row sums the seconds and takes the largest peak, for the profiles
         where every listed notebook was measured.
     """
-    profiles = [p for p in PROFILE_ORDER if p in summaries]
-    profiles += sorted(set(summaries) - set(PROFILE_ORDER))
+    profiles = [p for p in PROFILE_NAMES if p in summaries]
+    profiles += sorted(set(summaries) - set(PROFILE_NAMES))
     if notebooks is None:
         notebooks = [p.stem for p in notebook_sources()]
         measured = {nb for per in summaries.values() for nb in per}
         notebooks += sorted(measured - set(notebooks))
     if not profiles:
         return "_No measured runs yet: run `python -m artifactnet_core.experiments.runner run` first._"
-    lines = ["| notebook | " + " | ".join(f"{p}: time · peak memory" for p in profiles) + " |",
-             "|---|" + "---|" * len(profiles)]
-    for nb in notebooks:
-        lines.append(f"| `{nb}` | " + " | ".join(_cell(summaries[p].get(nb)) for p in profiles)
-                     + " |")
+    import pandas as pd
+
+    from artifactnet_core.experiments.outputs import markdown_table
+
+    rows = [[f"`{nb}`", *(_cell(summaries[p].get(nb)) for p in profiles)] for nb in notebooks]
     totals = []
     for p in profiles:
         entries = [summaries[p].get(nb) for nb in notebooks]
@@ -130,7 +129,9 @@ def timings_table(summaries: Mapping[str, Mapping[str, Mapping[str, float]]], *,
                                  "peak_rss_mib": max(e["peak_rss_mib"] for e in entries)}))
         else:
             totals.append("–")
-    lines.append("| **all, in order** | " + " | ".join(totals) + " |")
+    rows.append(["**all, in order**", *totals])
+    columns = ["notebook", *(f"{p}: time · peak memory" for p in profiles)]
+    lines = [markdown_table(pd.DataFrame(rows, columns=columns))]
     notes = [f"- `{p}`: {machines[p]}" for p in profiles if machines and p in machines]
     if notes:
         lines += ["", "Measured on:", *notes]

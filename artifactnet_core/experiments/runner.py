@@ -17,12 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import sys
 import time
 from pathlib import Path
 
 from artifactnet_core.paths import REPO_DIR, figures_dir
+from artifactnet_core.profiles import PROFILE_NAMES, get_profile
 
 NOTEBOOK_DIR = REPO_DIR / "notebooks"
 EXECUTED_DIR = NOTEBOOK_DIR / "executed"
@@ -37,12 +39,37 @@ def _cells(nb) -> list[tuple[str, str]]:
     return [(c.cell_type, c.source.strip()) for c in nb.cells]
 
 
+#: The Colab install cell every notebook starts with; :func:`sync` writes it into each source.
+COLAB_CELL = REPO_DIR / "binder" / "colab_cell.py"
+_COLAB_CELL_IN_SOURCE = re.compile(r"(# %%\n)(# Colab only:.*?)(\n\n# %%)", re.S)
+
+
+def colab_cell_source() -> str:
+    """The canonical Colab install cell (``binder/colab_cell.py``), without its final newline."""
+    return COLAB_CELL.read_text().rstrip("\n")
+
+
+def write_colab_cell(src: Path) -> bool:
+    """Put the canonical Colab install cell into a notebook's ``.py`` source (replacing the one
+    there); return whether the file changed."""
+    text = src.read_text()
+    new, n = _COLAB_CELL_IN_SOURCE.subn(lambda m: m[1] + colab_cell_source() + m[3], text,
+                                        count=1)
+    if n != 1:
+        raise ValueError(f"{src}: no Colab install cell (a cell starting '# Colab only:')")
+    if new != text:
+        src.write_text(new)
+    return new != text
+
+
 def sync(notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
-    """Regenerate each ``.ipynb`` from its ``.py`` source, without outputs; return the paths."""
+    """Write the canonical Colab cell into each ``.py`` source, then regenerate each ``.ipynb``
+    from its ``.py``, without outputs; return the ``.ipynb`` paths."""
     import jupytext
 
     written = []
     for src in notebook_sources(notebook_dir):
+        write_colab_cell(src)
         nb = jupytext.read(src)
         for i, cell in enumerate(nb.cells):
             # Stable ids keep the paired .ipynb diffs to what really changed.
@@ -162,7 +189,7 @@ def declared_parameters(nb) -> set[str]:
     return names
 
 
-def run(*, profile: str = "smoke", seed: int = 0, only: list[str] | None = None,
+def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | None = None,
         output_dir: Path = EXECUTED_DIR, kernel_name: str | None = None,
         progress: bool = True, extra: dict | None = None) -> list[dict]:
     """Execute the notebooks in order with papermill; stop at the first failure.
@@ -193,14 +220,13 @@ def run(*, profile: str = "smoke", seed: int = 0, only: list[str] | None = None,
     import jupytext
     import papermill
 
-    from artifactnet_core.experiments.pipeline import get_profile
 
     profile = get_profile(profile).name
     output_dir.mkdir(parents=True, exist_ok=True)
-    if profile == "smoke":
-        # Smoke numbers mean nothing: they never overwrite the committed figures and cards.
+    if not get_profile(profile).publishes:
+        # Numbers that mean nothing never overwrite the committed figures and cards.
         for var, sub in (("ARTIFACTNET_FIGURES", "figures"), ("ARTIFACTNET_CARDS", "cards")):
-            os.environ.setdefault(var, str(output_dir / "smoke" / sub))
+            os.environ.setdefault(var, str(output_dir / profile / sub))
     records_dir = output_dir / "records"
     records_dir.mkdir(exist_ok=True)
     os.environ["ARTIFACTNET_NOTEBOOK_RECORDS"] = str(records_dir)
@@ -233,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m artifactnet_core.experiments.runner")
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="execute the notebooks with papermill")
-    p_run.add_argument("--profile", default="smoke")
+    p_run.add_argument("--profile", default=PROFILE_NAMES[0],
+                       help=f"one of {', '.join(PROFILE_NAMES)} or auto")
     p_run.add_argument("--seed", type=int, default=0)
     p_run.add_argument("--only", nargs="*", help="notebook number prefixes, e.g. 00 03")
     p_run.add_argument("--output-dir", type=Path, default=EXECUTED_DIR)

@@ -21,17 +21,13 @@ on whole 4 s chunks.
 **The classifier** reads cached feature maps (:mod:`artifactnet_core.experiments.featurestore`), with
 class-balanced batches and random time crops; the epoch with the best validation ROC-AUC is kept,
 and the decision threshold is chosen on validation scores.
-
-Taught in notebook ``03_train``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import random
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -40,76 +36,18 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from artifactnet_core.detector.classifier import CompactCNN
+from artifactnet_core.detector.config import SAMPLE_RATE, ArtifactNetConfig
 from artifactnet_core.detector.features import ForensicFeaturizer
-from artifactnet_core.detector.spectral import magnitude
+from artifactnet_core.detector.model import spectrogram
 from artifactnet_core.detector.unet import ArtifactUNet
-from artifactnet_core.experiments.data import BenchData, assigned_version
+from artifactnet_core.experiments.data import Item, assigned_version
 from artifactnet_core.experiments.metrics import roc_auc
-
-UNET_OBJECTIVES = ("paired", "real_only")
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch, and ask torch for deterministic kernels."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)  # noqa: NPY002 - for libraries that still use the global
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """``None`` or ``"auto"``: CUDA when present, else CPU."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-@dataclass(frozen=True)
-class UNetRecipe:
-    """How one ArtifactUNet is trained (also its cache key).
-
-    Attributes
-    ----------
-    objective : {"paired", "real_only"}
-        See the module docstring.
-    mask_bound : float or None
-        Mask upper bound (paper 0.5; ``None``: unbounded).
-    base_width : int
-        UNet width (paper 32).
-    steps, batch_size, lr : int, int, float
-        AdamW steps (cosine decay), items per step, peak learning rate.
-    crop_bins, crop_frames : int
-        Random crop of each spectrogram, in frequency bins and frames.
-    codec_aware : bool
-        Pass half the items through their assigned lossy codec version.
-    protocol : {"zero_shot", "track"}
-        Which split column defines the training clips.
-    exclude_families : tuple of str
-        Generator families left out of training (kept for validation on unseen generators).
-    seed : int
-        Seed of initialisation and sampling.
-    """
-
-    objective: str = "paired"
-    mask_bound: float | None = 0.5
-    base_width: int = 32
-    steps: int = 400
-    batch_size: int = 8
-    lr: float = 1e-3
-    crop_bins: int = 256
-    crop_frames: int = 64
-    codec_aware: bool = True
-    protocol: str = "zero_shot"
-    exclude_families: tuple[str, ...] = ()
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.objective not in UNET_OBJECTIVES:
-            raise ValueError(f"objective must be one of {UNET_OBJECTIVES}, got {self.objective!r}")
+from artifactnet_core.experiments.recipes import ClassifierRecipe, UNetRecipe
+from artifactnet_core.runtime import cosine_schedule, resolve_device, seed_everything
 
 
 def synthetic_artifact(audio: np.ndarray, rng: np.random.Generator, *,
-                       sr: int = 44_100) -> np.ndarray:
+                       sr: int = SAMPLE_RATE) -> np.ndarray:
     """An artifact signal of the kinds neural decoders leave, scaled to a random SNR.
 
     One of: (a) tones at multiples of ``sr / stride`` (the spectral peaks of a stride-``stride``
@@ -164,21 +102,25 @@ class UNetItems:
 
     Parameters
     ----------
-    data : BenchData
-        The benchmark.
     rows : pandas.DataFrame
         Training rows (AI rows need ``real_path``).
+    arrays : dict
+        Decoded clip versions, ``{(path, version): samples}``, holding at least
+        :meth:`needed` (see :meth:`artifactnet_core.experiments.data.BenchData.load`).
     recipe : UNetRecipe
         Objective and codec handling.
     chunk_samples : int
         Length of the audio drawn per item.
+    sr : int
+        Sample rate in Hz (of the synthetic artifacts).
     """
 
-    def __init__(self, data: BenchData, rows: pd.DataFrame, recipe: UNetRecipe, *,
-                 chunk_samples: int):
-        self.data = data
+    def __init__(self, rows: pd.DataFrame, arrays: dict[Item, np.ndarray], recipe: UNetRecipe,
+                 *, chunk_samples: int, sr: int = SAMPLE_RATE):
+        self.arrays = arrays
         self.recipe = recipe
         self.chunk = chunk_samples
+        self.sr = sr
         self.real = rows[rows["label"] == "real"][["path", "clip_id"]].to_numpy().tolist()
         self.pairs = rows[rows["label"] == "ai"][["path", "real_path", "clip_id"]].to_numpy()
         self.pairs = self.pairs.tolist()
@@ -186,6 +128,20 @@ class UNetItems:
             raise ValueError("no real training clips")
         if recipe.objective == "paired" and not self.pairs:
             raise ValueError("the paired objective needs AI training clips")
+
+    @staticmethod
+    def needed(rows: pd.DataFrame, recipe: UNetRecipe) -> list[Item]:
+        """The clip versions :meth:`draw` may ask for."""
+        versions = {c: ["wav"] + ([assigned_version(c, seed=recipe.seed)]
+                                  if recipe.codec_aware else [])
+                    for c in rows["clip_id"]}
+        items: list[Item] = []
+        for path, real_path, label, clip_id in rows[["path", "real_path", "label",
+                                                     "clip_id"]].itertuples(index=False):
+            if label == "real" or recipe.objective == "paired":
+                paths = (path,) if label == "real" else (path, real_path)
+                items += [(p, v) for p in paths for v in versions[clip_id]]
+        return list(dict.fromkeys(items))
 
     def _version(self, clip_id: str, rng: np.random.Generator) -> str:
         if self.recipe.codec_aware and rng.random() < 0.5:
@@ -205,13 +161,13 @@ class UNetItems:
         """One item: an artifact-bearing pair when ``positive``, else real music twice."""
         if not positive or self.recipe.objective == "real_only":
             path, clip_id = self.real[rng.integers(len(self.real))]
-            x, = self._window(self.data.audio(path, self._version(clip_id, rng)), rng=rng)
+            x, = self._window(self.arrays[(path, self._version(clip_id, rng))], rng=rng)
             if not positive:
                 return x, x
-            return x + synthetic_artifact(x, rng, sr=self.data.sr), x
+            return x + synthetic_artifact(x, rng, sr=self.sr), x
         ai_path, real_path, clip_id = self.pairs[rng.integers(len(self.pairs))]
         version = self._version(clip_id, rng)
-        g, x = self._window(self.data.audio(ai_path, version), self.data.audio(real_path, version),
+        g, x = self._window(self.arrays[(ai_path, version)], self.arrays[(real_path, version)],
                             rng=rng)
         return g, x
 
@@ -236,26 +192,23 @@ def _crop(rng: np.random.Generator, shape: tuple[int, int], bins: int, frames: i
     return slice(f0, f0 + bins), slice(t0, t0 + frames)
 
 
-def _lr_at(step: int, total: int, peak: float, warmup: int = 20) -> float:
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = (step - warmup) / max(total - warmup, 1)
-    return peak * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-
-
-def train_unet(data: BenchData, recipe: UNetRecipe, *, chunk_samples: int = 176_400,
+def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[Item, np.ndarray],
+               recipe: UNetRecipe, *, config: ArtifactNetConfig,
                device: str | torch.device | None = None, progress: bool = True,
                val_items: int = 16, val_every: int = 50) -> tuple[ArtifactUNet, pd.DataFrame]:
     """Train an ArtifactUNet following ``recipe`` and return it with its loss history.
 
     Parameters
     ----------
-    data : BenchData
-        The benchmark (training rows: ``recipe.protocol``'s train split).
+    train_rows, val_rows : pandas.DataFrame
+        Manifest rows to train on and to validate on.
+    arrays : dict
+        Decoded clip versions holding :meth:`UNetItems.needed` of both row sets (validation
+        uses WAV only).
     recipe : UNetRecipe
         Objective, bound, width, budget, codec handling, seed.
-    chunk_samples : int
-        Audio per item (4 s).
+    config : ArtifactNetConfig
+        The detector's front end (sample rate, STFT, chunk length) the UNet will serve.
     device : str, optional
         ``"cpu"``, ``"cuda"`` or ``None`` (auto).
     progress : bool
@@ -271,22 +224,21 @@ def train_unet(data: BenchData, recipe: UNetRecipe, *, chunk_samples: int = 176_
     """
     dev = resolve_device(device)
     seed_everything(recipe.seed)
-    train_rows = data.rows(split="train", protocol=recipe.protocol,
-                           exclude_families=recipe.exclude_families)
-    val_rows = data.rows(split="val", protocol=recipe.protocol)
-    items = UNetItems(data, train_rows, recipe, chunk_samples=chunk_samples)
-    val_source = UNetItems(data, val_rows, dataclasses.replace(recipe, codec_aware=False),
-                           chunk_samples=chunk_samples)
+    chunk = config.chunk_samples
+    items = UNetItems(train_rows, arrays, recipe, chunk_samples=chunk, sr=config.sample_rate)
+    val_source = UNetItems(val_rows, arrays, dataclasses.replace(recipe, codec_aware=False),
+                           chunk_samples=chunk, sr=config.sample_rate)
     val_rng = np.random.default_rng(recipe.seed + 1)
     val_batch = [val_source.draw(val_rng, positive=i % 2 == 0) for i in range(val_items)]
-    unet = ArtifactUNet(base_width=recipe.base_width, mask_bound=recipe.mask_bound).to(dev)
+    unet = ArtifactUNet(base_width=recipe.base_width, multipliers=config.unet_multipliers,
+                        mask_bound=recipe.mask_bound).to(dev)
     opt = torch.optim.AdamW(unet.parameters(), lr=recipe.lr, weight_decay=1e-4)
     rng = np.random.default_rng(recipe.seed)
 
     def mags(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[torch.Tensor, torch.Tensor]:
-        x_in = torch.from_numpy(np.stack([p[0] for p in pairs])).to(dev).clamp(-1, 1)
-        x_ref = torch.from_numpy(np.stack([p[1] for p in pairs])).to(dev).clamp(-1, 1)
-        return magnitude(x_in), magnitude(x_ref)
+        x_in = torch.from_numpy(np.stack([p[0] for p in pairs])).to(dev)
+        x_ref = torch.from_numpy(np.stack([p[1] for p in pairs])).to(dev)
+        return spectrogram(x_in, config), spectrogram(x_ref, config)
 
     def val_loss() -> float:
         unet.eval()
@@ -310,7 +262,7 @@ def train_unet(data: BenchData, recipe: UNetRecipe, *, chunk_samples: int = 176_
         fs, ts = _crop(rng, tuple(m_in.shape[-2:]), recipe.crop_bins, recipe.crop_frames)
         target = residual_target(m_in, m_ref, mask_bound=recipe.mask_bound)[:, fs, ts]
         for group in opt.param_groups:
-            group["lr"] = _lr_at(step, recipe.steps, recipe.lr)
+            group["lr"] = cosine_schedule(step, total=recipe.steps, warmup=20, peak=recipe.lr)
         loss = residual_loss(unet(m_in[:, fs, ts], scale), target, scale)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -324,37 +276,6 @@ def train_unet(data: BenchData, recipe: UNetRecipe, *, chunk_samples: int = 176_
     return unet.cpu().eval(), pd.DataFrame(history)
 
 
-@dataclass(frozen=True)
-class ClassifierRecipe:
-    """How the compact CNN is trained on cached feature maps (also its cache key).
-
-    Attributes
-    ----------
-    feature_set : str
-        ``hpss7`` (paper), ``residual3`` or ``residual1`` (ablations).
-    codec_aware : bool
-        Train on each clip's WAV and its assigned lossy version (else WAV only).
-    epochs, batch_size, lr, weight_decay : int, int, float, float
-        AdamW with cosine decay; each batch is half real, half AI.
-    crop_frames : int
-        Random time crop of the maps during training (evaluation sees whole chunks).
-    max_val_fpr : float
-        The threshold maximises validation F1 among those with validation FPR at most this.
-    seed : int
-        Seed of initialisation and sampling.
-    """
-
-    feature_set: str = "hpss7"
-    codec_aware: bool = True
-    epochs: int = 8
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    crop_frames: int = 128
-    max_val_fpr: float = 0.01
-    seed: int = 0
-
-
 def _balanced_batches(labels: np.ndarray, batch_size: int, n_batches: int,
                       rng: np.random.Generator) -> list[np.ndarray]:
     pos, neg = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
@@ -363,22 +284,26 @@ def _balanced_batches(labels: np.ndarray, batch_size: int, n_batches: int,
             for _ in range(n_batches)]
 
 
-def predict_maps(classifier: CompactCNN, featurizer: ForensicFeaturizer, maps: np.ndarray, *,
+def predict_maps(classify_base: Callable[[torch.Tensor], torch.Tensor], maps: np.ndarray, *,
                  device: torch.device, batch_size: int = 64) -> np.ndarray:
-    """P(AI) of each chunk's base maps ``(n, 3, n_mels, frames)`` (eval mode, no grad)."""
-    classifier.eval()
+    """P(AI) of each chunk's base maps ``(n, 3, n_mels, frames)`` (no grad).
+
+    ``classify_base`` maps base maps to logits: :meth:`ArtifactNet.classify_base
+    <artifactnet_core.detector.model.ArtifactNet.classify_base>` of a model in eval mode (or the
+    same for a classifier being trained, see :func:`train_classifier`).
+    """
     out = []
     with torch.no_grad():
         for i in range(0, maps.shape[0], batch_size):
             base = torch.from_numpy(maps[i:i + batch_size].astype(np.float32)).to(device)
-            out.append(torch.sigmoid(classifier(featurizer.channels_from_base(base))).cpu())
+            out.append(torch.sigmoid(classify_base(base)).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
 
 
 def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps: np.ndarray,
                      val_labels: np.ndarray, recipe: ClassifierRecipe, *,
-                     featurizer: ForensicFeaturizer, cnn_widths: tuple[int, ...] = (32, 64, 128, 256),
-                     cnn_hidden: int = 64, device: str | torch.device | None = None,
+                     featurizer: ForensicFeaturizer, config: ArtifactNetConfig,
+                     device: str | torch.device | None = None,
                      progress: bool = True,
                      val_reduce: Callable[[np.ndarray], np.ndarray] | None = None
                      ) -> tuple[CompactCNN, pd.DataFrame]:
@@ -394,6 +319,8 @@ def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps:
         Budget, crops, seed.
     featurizer : ForensicFeaturizer
         Turns base maps into the feature set's channels.
+    config : ArtifactNetConfig
+        The classifier's architecture (``cnn_widths``, ``cnn_hidden``).
     val_reduce : callable, optional
         Maps chunk probabilities to clip probabilities (e.g. a median per clip), so validation
         AUC is measured per clip as the evaluation will be.
@@ -407,8 +334,12 @@ def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps:
     dev = resolve_device(device)
     seed_everything(recipe.seed)
     featurizer = featurizer.to(dev)
-    classifier = CompactCNN(in_channels=featurizer.n_channels, widths=cnn_widths,
-                            hidden=cnn_hidden).to(dev)
+    classifier = CompactCNN(in_channels=featurizer.n_channels, widths=config.cnn_widths,
+                            hidden=config.cnn_hidden).to(dev)
+
+    def classify_base(base: torch.Tensor) -> torch.Tensor:
+        return classifier(featurizer.channels_from_base(base))
+
     opt = torch.optim.AdamW(classifier.parameters(), lr=recipe.lr,
                             weight_decay=recipe.weight_decay)
     rng = np.random.default_rng(recipe.seed)
@@ -430,14 +361,16 @@ def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps:
                 t0 = int(rng.integers(0, frames - recipe.crop_frames + 1))
                 feats = feats[..., t0:t0 + recipe.crop_frames]
             for group in opt.param_groups:
-                group["lr"] = _lr_at(step, total, recipe.lr, warmup=min(20, total // 10 + 1))
+                group["lr"] = cosine_schedule(step, total=total, warmup=min(20, total // 10 + 1),
+                                              peak=recipe.lr)
             loss = F.binary_cross_entropy_with_logits(classifier(feats), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             losses.append(loss.item())
             step += 1
-        p_val = predict_maps(classifier, featurizer, val_maps, device=dev)
+        classifier.eval()
+        p_val = predict_maps(classify_base, val_maps, device=dev)
         if val_reduce is not None:
             p_val = val_reduce(p_val)
         y_val = np.asarray(val_labels).astype(int)

@@ -32,9 +32,6 @@ The encoders of the learned families start from a fixed log-mel front end (one f
 ``total_stride`` samples). A waveform encoder would have to learn a filterbank first; the fixed one
 lets a few-hundred-thousand-parameter model follow the input after a couple of minutes of CPU
 training (DESIGN.md section 8), and it leaves the decoder, where the artifacts are born, untouched.
-
-Taught in notebooks ``01_residual_physics`` (decoder families and the physics of their artifacts)
-and ``02_artifactbench`` (the zoo).
 """
 
 from __future__ import annotations
@@ -47,6 +44,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from artifactnet_core.detector import spectral
+from artifactnet_core.detector.config import SAMPLE_RATE
 
 #: Decoder families, in the order the notebooks list them.
 FAMILIES = ("tconv", "tconv_snake", "resize_conv", "subpixel", "istft", "mrf", "mel_vocoder")
@@ -89,15 +87,13 @@ class GeneratorSpec:
         Training steps in the ``paper`` profile (other profiles scale it).
     lr_scale : float
         Multiplies the profile's learning rate (the iSTFT head needs a gentler one).
-
-    Taught in notebooks ``01_residual_physics`` (families) and ``02_artifactbench`` (the zoo).
     """
 
     name: str
     family: str
     bottleneck: str
     strides: tuple[int, ...]
-    internal_sr: int = 44_100
+    internal_sr: int = SAMPLE_RATE
     width: int = 128
     latent_dim: int = 64
     n_mels: int = 64
@@ -123,11 +119,6 @@ class GeneratorSpec:
     def total_stride(self) -> int:
         """Samples per latent frame at the internal rate (product of :attr:`strides`)."""
         return math.prod(self.strides)
-
-    @property
-    def frame_rate_hz(self) -> float:
-        """Latent frames per second."""
-        return self.internal_sr / self.total_stride
 
     def to_dict(self) -> dict:
         """All fields plus ``total_stride`` as plain JSON-able values."""
@@ -531,12 +522,23 @@ class Generator(nn.Module):
 
 def build_generator(spec: GeneratorSpec) -> Generator:
     """Instantiate the (untrained) network described by ``spec``.
-
-    Taught in notebook ``01_residual_physics``.
     """
     return Generator(spec)
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters of ``model``. Taught in notebook ``02_artifactbench``."""
+    """Number of trainable parameters of ``model``. """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+_FILTERBANKS: dict[tuple, torch.Tensor] = {}
+
+
+def cached_mel_filterbank(sr: int, n_fft: int, n_mels: int, device: torch.device) -> torch.Tensor:
+    """:func:`artifactnet_core.detector.spectral.mel_filterbank`, computed once per
+    (rate, FFT size, bands, device): the zoo's losses and quality metrics call it per step."""
+    key = (sr, n_fft, n_mels, str(device))
+    if key not in _FILTERBANKS:
+        _FILTERBANKS[key] = spectral.mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels,
+                                                    device=device)
+    return _FILTERBANKS[key]

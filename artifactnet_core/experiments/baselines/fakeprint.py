@@ -10,13 +10,10 @@ linear classifier on that vector. We follow their public reference code step by 
 runs in torch through :mod:`artifactnet_core.detector.spectral` (periodic Hann window, hop ``n_fft // 2``,
 centred with reflect padding, the defaults of the reference's ``torchaudio.transforms.Spectrogram``),
 everything after it in numpy.
-
-Taught in notebook ``06_baselines``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,8 @@ from scipy.interpolate import make_interp_spline
 from scipy.special import expit
 from tqdm.auto import tqdm
 
+from artifactnet_core.checkpoint import load_checkpoint, save_checkpoint
+from artifactnet_core.detector.config import SAMPLE_RATE
 from artifactnet_core.detector.spectral import stft
 from artifactnet_core.experiments.metrics import roc_auc
 
@@ -41,10 +40,10 @@ CLIP_DB = 5.0
 C_GRID = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0)
 
 
-def fakeprint_frequencies(*, sr: int = 44_100, n_fft: int = N_FFT, fmin: float = FMIN,
+def fakeprint_frequencies(*, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, fmin: float = FMIN,
                           fmax: float = FMAX) -> np.ndarray:
     """Centre frequency in Hz of each fakeprint feature (the STFT bins strictly inside
-    ``(fmin, fmax)``); the x axis for plots. Taught in notebook ``06_baselines``."""
+    ``(fmin, fmax)``); the x axis for plots. """
     freqs = np.linspace(0.0, sr / 2, 1 + n_fft // 2)
     return freqs[(freqs > fmin) & (freqs < fmax)]
 
@@ -70,7 +69,7 @@ def peak_residue(freqs: np.ndarray, curve_db: np.ndarray, *, width: int = HULL_W
     """``curve_db`` minus a quadratic spline through its lower-hull anchors, clipped at 0 dB.
 
     The spline is floored at ``floor_db`` so that a near-silent band does not turn into
-    residue. Taught in notebook ``06_baselines``.
+    residue.
     """
     idx, hull = lower_hull(curve_db, width=width)
     baseline = make_interp_spline(freqs[idx], hull, k=2)(freqs)
@@ -91,8 +90,6 @@ def mean_power_db(audio: np.ndarray | torch.Tensor, *, n_fft: int = N_FFT) -> np
     -------
     numpy.ndarray
         ``(1 + n_fft // 2,)`` or ``(batch, 1 + n_fft // 2)`` in dB (float64).
-
-    Taught in notebook ``06_baselines``.
     """
     x = torch.as_tensor(np.asarray(audio, dtype=np.float32))
     if x.shape[-1] <= n_fft // 2:
@@ -105,7 +102,7 @@ def mean_power_db(audio: np.ndarray | torch.Tensor, *, n_fft: int = N_FFT) -> np
     return db.mean(dim=-1).double().numpy()
 
 
-def fakeprint(audio: np.ndarray, *, sr: int = 44_100, n_fft: int = N_FFT, fmin: float = FMIN,
+def fakeprint(audio: np.ndarray, *, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, fmin: float = FMIN,
               fmax: float = FMAX, hull_width: int = HULL_WIDTH,
               floor_db: float = HULL_FLOOR_DB, clip_db: float = CLIP_DB) -> np.ndarray:
     """The fakeprint of one clip: spectral peaks above the lower hull, in ``[0, 1]``.
@@ -150,7 +147,7 @@ def fakeprint(audio: np.ndarray, *, sr: int = 44_100, n_fft: int = N_FFT, fmin: 
     return (residue / (1e-6 + residue.max())).astype(np.float32)
 
 
-def fakeprints(audio_list: Sequence[np.ndarray], *, sr: int = 44_100, n_fft: int = N_FFT,
+def fakeprints(audio_list: Sequence[np.ndarray], *, sr: int = SAMPLE_RATE, n_fft: int = N_FFT,
                fmin: float = FMIN, fmax: float = FMAX, hull_width: int = HULL_WIDTH,
                floor_db: float = HULL_FLOOR_DB, clip_db: float = CLIP_DB,
                progress: bool = True) -> np.ndarray:
@@ -158,7 +155,6 @@ def fakeprints(audio_list: Sequence[np.ndarray], *, sr: int = 44_100, n_fft: int
 
     Parameters as in :func:`fakeprint`; ``progress`` shows a tqdm bar. One clip at a time:
     batching the STFT measured no faster on the CPU (about 8 ms per 4 s clip on one core).
-    Taught in notebook ``06_baselines``.
     """
     n_features = len(fakeprint_frequencies(sr=sr, n_fft=n_fft, fmin=fmin, fmax=fmax))
     out = np.zeros((len(audio_list), n_features), np.float32)
@@ -188,8 +184,6 @@ class FakeprintDetector:
         Candidates for ``C``.
     feature_params : dict, optional
         The :func:`fakeprint` keyword arguments the features were made with (provenance, saved).
-
-    Taught in notebook ``06_baselines``.
     """
 
     def __init__(self, *, C: float | None = None, c_grid: Sequence[float] = C_GRID,
@@ -275,29 +269,19 @@ class FakeprintDetector:
         """Write ``path`` as ``.safetensors`` (mean, scale, coef, intercept; float64) and a
         ``.json`` sidecar (C, validation scores, feature parameters). Returns the
         ``.safetensors`` path. Nothing is pickled."""
-        from safetensors.numpy import save_file
-
         if self.coef_ is None:
             raise RuntimeError("FakeprintDetector is not fitted")
-        path = Path(path).with_suffix(".safetensors")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_file({"mean": self.mean_, "scale": self.scale_, "coef": self.coef_,
-                   "intercept": np.array([self.intercept_])}, str(path),
-                  metadata={"format": "artifactnet-fakeprint-lr"})
         meta = {"model": "fakeprint_logreg", "C": self.C_, "c_grid": list(self.c_grid),
                 "c_scores": self.c_scores_, "feature_params": self.feature_params,
                 "n_features": len(self.coef_)}
-        path.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=True))
-        return path
+        return save_checkpoint(Path(path).with_suffix(".safetensors"),
+                               {"mean": self.mean_, "scale": self.scale_, "coef": self.coef_,
+                                "intercept": np.array([self.intercept_])}, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> FakeprintDetector:
         """Read a detector written by :meth:`save` (safetensors + JSON; nothing unpickled)."""
-        from safetensors.numpy import load_file
-
-        path = Path(path).with_suffix(".safetensors")
-        meta = json.loads(path.with_suffix(".json").read_text())
-        arrays = load_file(str(path))
+        arrays, meta = load_checkpoint(Path(path).with_suffix(".safetensors"), numpy=True)
         det = cls(C=meta["C"], c_grid=meta["c_grid"], feature_params=meta["feature_params"])
         det.C_ = float(meta["C"])
         det.c_scores_ = meta["c_scores"]

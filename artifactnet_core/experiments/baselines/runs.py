@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
 from artifactnet_core.atomic import atomic_write_text, stable_hash
+from artifactnet_core.detector.chunking import split_chunks
+from artifactnet_core.detector.config import ArtifactNetConfig
 from artifactnet_core.experiments.baselines import (
     FakeprintDetector,
     SpecTTTraConfig,
@@ -28,15 +29,10 @@ from artifactnet_core.experiments.baselines import (
     spectttra_inputs,
     train_spectttra,
 )
-from artifactnet_core.experiments.data import BenchData, split_chunks
-from artifactnet_core.experiments.pipeline import Profile, _runs_dir, _versions, get_profile
-
-#: SpecTTTra size and budget per profile: (config, epochs, batch size). Full size needs a GPU.
-SPECTTTRA_BUDGET = {
-    "smoke": (SpecTTTraConfig.tiny(), 3, 16),
-    "laptop": (SpecTTTraConfig.reduced(), 12, 32),
-    "paper": (SpecTTTraConfig(), 20, 32),
-}
+from artifactnet_core.experiments.data import BenchData, Item, training_items
+from artifactnet_core.experiments.pipeline import runs_dir
+from artifactnet_core.profiles import Profile, get_profile
+from artifactnet_core.runtime import resolve_device
 
 
 @dataclass
@@ -52,18 +48,20 @@ class Baseline:
     def score(self, rows: pd.DataFrame, version: str | list[str] = "wav") -> pd.DataFrame:
         """``rows`` plus ``version`` and ``p_ai`` (first 4 s of each clip)."""
         versions = [version] * len(rows) if isinstance(version, str) else list(version)
-        audio = clip_audio(self.data, rows["path"].tolist(), versions)
+        audio = clip_audio(self.data, list(zip(rows["path"], versions, strict=True)))
         out = rows.copy()
         out["version"] = versions
         out["p_ai"] = self.predict(audio) if audio else np.zeros(0)
         return out
 
 
-def clip_audio(data: BenchData, paths: list[str], versions: list[str], *,
-               chunk_samples: int = 176_400) -> list[np.ndarray]:
-    """The first 4 s chunk of each clip version (the baselines' fixed-length input)."""
-    return [split_chunks(data.audio(p, v), chunk_samples)[0]
-            for p, v in zip(paths, versions, strict=True)]
+def clip_audio(data: BenchData, items: list[Item], *,
+               config: ArtifactNetConfig | None = None) -> list[np.ndarray]:
+    """The first chunk of each clip version (the baselines' fixed-length input), cut by the
+    detector's chunking rule and front end (``config``, default: the paper's 4 s)."""
+    chunk = (config or ArtifactNetConfig()).chunk_samples
+    arrays = data.load(items)
+    return [split_chunks(arrays[item], chunk)[0] for item in items]
 
 
 def _labels(rows: pd.DataFrame, repeat: int) -> np.ndarray:
@@ -73,15 +71,14 @@ def _labels(rows: pd.DataFrame, repeat: int) -> np.ndarray:
 def _train_val(data: BenchData, seed: int) -> tuple[list, np.ndarray, list, np.ndarray]:
     train = data.rows(split="train")
     val = data.rows(split="val")
-    t_paths, t_versions = _versions(train, codec_aware=True, seed=seed)
-    v_paths, v_versions = _versions(val, codec_aware=True, seed=seed)
-    return (clip_audio(data, t_paths, t_versions), _labels(train, 2),
-            clip_audio(data, v_paths, v_versions), _labels(val, 2))
+    return (clip_audio(data, training_items(train, codec_aware=True, seed=seed)),
+            _labels(train, 2),
+            clip_audio(data, training_items(val, codec_aware=True, seed=seed)), _labels(val, 2))
 
 
 def fakeprint_baseline(data: BenchData, *, seed: int = 0, progress: bool = True) -> Baseline:
     """Train (or load) the fakeprint + logistic-regression baseline (Afchar et al., 2025)."""
-    path = _runs_dir(data) / f"fakeprint-{stable_hash(data.sha256, seed)}.safetensors"
+    path = runs_dir(data) / f"fakeprint-{stable_hash(data.sha256, seed)}.safetensors"
     if path.exists():
         detector = FakeprintDetector.load(path)
     else:
@@ -97,11 +94,11 @@ def fakeprint_baseline(data: BenchData, *, seed: int = 0, progress: bool = True)
 def spectttra_baseline(data: BenchData, profile: Profile | str, *, seed: int = 0,
                        device: str | None = None, progress: bool = True) -> Baseline:
     """Train (or load) SpecTTTra-α at the profile's size (full size in the paper profile)."""
-    profile = get_profile(profile) if isinstance(profile, str) else profile
-    config, epochs, batch = SPECTTTRA_BUDGET[profile.name]
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    budget = get_profile(profile).spectttra
+    config, epochs, batch = SpecTTTraConfig.of_size(budget.size), budget.epochs, budget.batch_size
+    dev = resolve_device(device)
     key = stable_hash(data.sha256, seed, config.to_dict(), epochs, batch)
-    path = _runs_dir(data) / f"spectttra-{key}.safetensors"
+    path = runs_dir(data) / f"spectttra-{key}.safetensors"
     if path.exists():
         model = load_spectttra(path, device=dev)
     else:

@@ -22,14 +22,11 @@ little, the STFT (centred, reflect-padded Hann) and dB conversion are the same.
 The model takes the *unnormalised* dB mel ``(batch, n_mels, frames)`` made by
 :func:`spectttra_inputs` and normalises it itself, so the statistics cannot be forgotten;
 compute the inputs once and reuse them across epochs.
-
-Taught in notebook ``06_baselines``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from collections.abc import Sequence
@@ -45,8 +42,11 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from artifactnet_core.checkpoint import load_checkpoint, save_checkpoint
+from artifactnet_core.detector.config import SAMPLE_RATE
 from artifactnet_core.detector.spectral import mel_filterbank, mel_power, power_to_db, stft
 from artifactnet_core.experiments.metrics import roc_auc
+from artifactnet_core.runtime import cosine_schedule
 
 AudioBatch = Sequence[np.ndarray] | torch.Tensor
 
@@ -125,6 +125,14 @@ class SpecTTTraConfig:
         """A toy size for unit tests: embed 32, 2 layers, 2 heads."""
         return cls(**{"embed_dim": 32, "depth": 2, "heads": 2, **overrides})
 
+    @classmethod
+    def of_size(cls, size: str) -> SpecTTTraConfig:
+        """The config of a named size: ``"full"`` (SpecTTTra-α), ``"reduced"`` or ``"tiny"``."""
+        sizes = {"full": cls, "reduced": cls.reduced, "tiny": cls.tiny}
+        if size not in sizes:
+            raise ValueError(f"unknown SpecTTTra size {size!r}; one of {sorted(sizes)}")
+        return sizes[size]()
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -142,7 +150,7 @@ class SpecTTTraConfig:
 # ---------------------------------------------------------------------------------------------
 
 def spectttra_inputs(audio_list: Sequence[np.ndarray], config: SpecTTTraConfig, *,
-                     sr: int = 44_100, batch_size: int = 64,
+                     sr: int = SAMPLE_RATE, batch_size: int = 64,
                      progress: bool = False) -> torch.Tensor:
     """The model's input: dB mel spectrograms of 44.1 kHz clips, ``(n, n_mels, n_frames)``.
 
@@ -169,8 +177,6 @@ def spectttra_inputs(audio_list: Sequence[np.ndarray], config: SpecTTTraConfig, 
     -------
     torch.Tensor
         float32 on the CPU.
-
-    Taught in notebook ``06_baselines``.
     """
     fb = mel_filterbank(sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.n_mels,
                         fmin=config.fmin, fmax=config.fmax)
@@ -331,13 +337,6 @@ def _as_inputs(data: AudioBatch, config: SpecTTTraConfig, progress: bool) -> tor
     return spectttra_inputs(list(data), config, progress=progress)
 
 
-def _cosine_with_warmup(step: int, *, total: int, warmup: int) -> float:
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-
 @torch.no_grad()
 def _predict_logits(model: SpecTTTra, inputs: torch.Tensor, *, batch_size: int,
                     device: torch.device) -> torch.Tensor:
@@ -395,8 +394,6 @@ def train_spectttra(train_audio: AudioBatch, y_train: np.ndarray,
         normalisation statistics; and one history row per epoch: ``epoch, lr`` (at the epoch's
         start), ``train_loss,
         val_loss, val_auc, seconds, samples_per_s, best``.
-
-    Taught in notebook ``06_baselines``.
     """
     config = config or SpecTTTraConfig()
     device = torch.device(device)
@@ -422,7 +419,7 @@ def train_spectttra(train_audio: AudioBatch, y_train: np.ndarray,
     total = epochs * steps_per_epoch
     warmup = max(1, int(round(warmup_fraction * total)))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: _cosine_with_warmup(s, total=total, warmup=warmup))
+        opt, lambda s: cosine_schedule(s, total=total, warmup=warmup))
     gen = torch.Generator().manual_seed(seed)
 
     rows: list[dict[str, Any]] = []
@@ -473,7 +470,7 @@ def train_spectttra(train_audio: AudioBatch, y_train: np.ndarray,
 def predict_spectttra(model: SpecTTTra, audio_list: AudioBatch, *, batch_size: int = 32,
                       device: str | torch.device = "cpu", progress: bool = False) -> np.ndarray:
     """P(AI) for each 44.1 kHz clip (or each row of precomputed :func:`spectttra_inputs`),
-    shape ``(n,)`` float64. Taught in notebook ``06_baselines``."""
+    shape ``(n,)`` float64. """
     device = torch.device(device)
     inputs = _as_inputs(audio_list, model.config, progress)
     model.to(device)
@@ -489,26 +486,16 @@ def save_spectttra(model: SpecTTTra, path: str | Path, *,
                    info: dict[str, Any] | None = None) -> Path:
     """Write ``path`` as ``.safetensors`` (weights and normalisation buffers) and a ``.json``
     sidecar (the config, plus free-form ``info`` such as the training history summary).
-    Returns the ``.safetensors`` path. Taught in notebook ``06_baselines``."""
-    from safetensors.torch import save_file
-
-    path = Path(path).with_suffix(".safetensors")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(tensors, str(path), metadata={"format": "artifactnet-spectttra"})
+    Returns the ``.safetensors`` path. """
     meta = {"model": "spectttra", "config": model.config.to_dict(), "info": info or {},
             "n_parameters": model.n_parameters}
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=True))
-    return path
+    return save_checkpoint(Path(path).with_suffix(".safetensors"), model.state_dict(), meta)
 
 
 def load_spectttra(path: str | Path, *, device: str | torch.device = "cpu") -> SpecTTTra:
     """Load a model written by :func:`save_spectttra` (safetensors + JSON; nothing unpickled),
-    in eval mode on ``device``. Taught in notebook ``06_baselines``."""
-    from safetensors.torch import load_file
-
-    path = Path(path).with_suffix(".safetensors")
-    meta = json.loads(path.with_suffix(".json").read_text())
+    in eval mode on ``device``. """
+    state, meta = load_checkpoint(Path(path).with_suffix(".safetensors"))
     model = SpecTTTra(SpecTTTraConfig.from_dict(meta["config"]))
-    model.load_state_dict(load_file(str(path)))
+    model.load_state_dict(state)
     return model.to(device).eval()

@@ -1,0 +1,137 @@
+"""How each model of the experiments is trained and evaluated: plain dataclasses, also cache keys.
+
+A recipe holds everything that shapes one trained artifact (a UNet, a classifier, a baseline), so
+a hash of it names the artifact's cache entry. The profile registry
+(:mod:`artifactnet_core.profiles`) holds one template of each per profile; the pipeline fills in
+the rest (objective, seed, exclusions). Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from artifactnet_core.detector.config import MASK_BOUND, UNET_BASE_WIDTH
+
+#: The two ways of training the UNet (DESIGN.md section 3; see :mod:`~.training`).
+UNET_OBJECTIVES = ("paired", "real_only")
+#: Split protocols: ``zero_shot`` holds out generator families and a real source,
+#: ``track`` holds out tracks only (the paper's protocol).
+PROTOCOLS = ("zero_shot", "track")
+
+
+@dataclass(frozen=True)
+class UNetRecipe:
+    """How one ArtifactUNet is trained (also its cache key).
+
+    Attributes
+    ----------
+    objective : {"paired", "real_only"}
+        See :mod:`artifactnet_core.experiments.training`.
+    mask_bound : float or None
+        Mask upper bound (paper 0.5; ``None``: unbounded).
+    base_width : int
+        UNet width (paper 32).
+    steps, batch_size, lr : int, int, float
+        AdamW steps (cosine decay), items per step, peak learning rate.
+    crop_bins, crop_frames : int
+        Random crop of each spectrogram, in frequency bins and frames.
+    codec_aware : bool
+        Pass half the items through their assigned lossy codec version.
+    protocol : {"zero_shot", "track"}
+        Which split column defines the training clips.
+    exclude_families : tuple of str
+        Generator families left out of training (kept for validation on unseen generators).
+    seed : int
+        Seed of initialisation and sampling.
+    """
+
+    objective: str = "paired"
+    mask_bound: float | None = MASK_BOUND
+    base_width: int = UNET_BASE_WIDTH
+    steps: int = 400
+    batch_size: int = 8
+    lr: float = 1e-3
+    crop_bins: int = 256
+    crop_frames: int = 64
+    codec_aware: bool = True
+    protocol: str = "zero_shot"
+    exclude_families: tuple[str, ...] = ()
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.objective not in UNET_OBJECTIVES:
+            raise ValueError(f"objective must be one of {UNET_OBJECTIVES}, got {self.objective!r}")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
+
+
+@dataclass(frozen=True)
+class ClassifierRecipe:
+    """How the compact CNN is trained on cached feature maps (also its cache key).
+
+    Attributes
+    ----------
+    feature_set : str
+        ``hpss7`` (paper), ``residual3`` or ``residual1`` (ablations).
+    codec_aware : bool
+        Train on each clip's WAV and its assigned lossy version (else WAV only).
+    epochs, batch_size, lr, weight_decay : int, int, float, float
+        AdamW with cosine decay; each batch is half real, half AI.
+    crop_frames : int
+        Random time crop of the maps during training (evaluation sees whole chunks).
+    max_val_fpr : float
+        The threshold maximises validation F1 among those with validation FPR at most this.
+    seed : int
+        Seed of initialisation and sampling.
+    """
+
+    feature_set: str = "hpss7"
+    codec_aware: bool = True
+    epochs: int = 8
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    crop_frames: int = 128
+    max_val_fpr: float = 0.01
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class SpecTTTraBudget:
+    """Size and training budget of the SpecTTTra-α baseline.
+
+    Attributes
+    ----------
+    size : {"tiny", "reduced", "full"}
+        ``full`` is SpecTTTra-α as published (16.8M parameters at 4 s; needs a GPU),
+        ``reduced`` embed 192 and 6 layers (CPU), ``tiny`` a toy for CI.
+    epochs, batch_size : int
+        Training epochs and clips per batch.
+    """
+
+    size: str = "full"
+    epochs: int = 20
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        if self.size not in ("tiny", "reduced", "full"):
+            raise ValueError(f"SpecTTTra size must be tiny, reduced or full, got {self.size!r}")
+
+
+@dataclass(frozen=True)
+class EvalBudget:
+    """How much evaluation a profile can afford.
+
+    Attributes
+    ----------
+    n_boot : int
+        Bootstrap replicates for confidence intervals.
+    max_eval_clips : int or None
+        Cap on the clips of each costly evaluation (codec versions, ablations); chosen by seed.
+    feature_batch : int
+        Chunks per UNet forward pass when extracting features.
+    """
+
+    n_boot: int = 1000
+    max_eval_clips: int | None = None
+    feature_batch: int = 4

@@ -1,0 +1,124 @@
+"""The profile registry: every stage's size for each named profile, in one table.
+
+A profile names one consistent size of the whole protocol (DESIGN.md section 6):
+
+- ``smoke``: the whole notebook chain in minutes on 2 CPU cores; what CI and ``make test`` run;
+  its numbers mean nothing and say so;
+- ``laptop``: the whole protocol on 2 CPU cores, on a smaller benchmark;
+- ``paper``: the full ArtifactBench-mini and the paper's UNet, sized for one CUDA GPU.
+
+Each :class:`Profile` has a section per stage: the benchmark and its generator zoo
+(:class:`~artifactnet_core.bench.config.BenchConfig`), the UNet and classifier recipes
+(:mod:`artifactnet_core.experiments.recipes`), the SpecTTTra baseline and the evaluation
+budget. The command line, the notebook runner, the pipeline and the report all read profile
+names from :data:`PROFILE_NAMES`. Importing this module is cheap (no torch, no pandas).
+
+Taught in notebook ``03_train``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from artifactnet_core.bench.config import BenchConfig, ZooBudget
+from artifactnet_core.experiments.recipes import (
+    ClassifierRecipe,
+    EvalBudget,
+    SpecTTTraBudget,
+    UNetRecipe,
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One named size of the protocol; see the module docstring.
+
+    Attributes
+    ----------
+    name : str
+        The profile's name.
+    bench : BenchConfig
+        Benchmark build, its generators and their training budget.
+    unet : UNetRecipe
+        Template of every UNet trained in this profile.
+    classifier : ClassifierRecipe
+        Template of every classifier.
+    spectttra : SpecTTTraBudget
+        Size and budget of the SpecTTTra baseline.
+    evaluation : EvalBudget
+        Bootstrap replicates, evaluation caps, feature batch size.
+    publishes : bool
+        Whether its notebook runs write the committed ``figures/`` and ``data_cards/``
+        (``smoke`` does not: its numbers mean nothing).
+    """
+
+    name: str
+    bench: BenchConfig
+    unet: UNetRecipe
+    classifier: ClassifierRecipe
+    spectttra: SpecTTTraBudget
+    evaluation: EvalBudget
+    publishes: bool = True
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        bench=BenchConfig(profile="smoke", clip_s=4.0, real_clips_per_source=4,
+                          max_clips_per_track=3, gentrain_clips_per_source=4, ai_per_real=2,
+                          corpus_pieces=4, corpus_max_s=24.0, max_tracks_per_source=4,
+                          scan_limit_s=60.0,
+                          generators=("seanet_rvq_s320", "subpixel_cont_s256",
+                                      "vocos_rvq_s320", "melgan_vocoder_s256"),
+                          zoo=ZooBudget(step_fraction=0.15, batch=8, crop_s=0.5, lr=5e-3)),
+        unet=UNetRecipe(base_width=8, steps=40, batch_size=4, crop_bins=128, crop_frames=48),
+        classifier=ClassifierRecipe(epochs=4, batch_size=16, crop_frames=96),
+        spectttra=SpecTTTraBudget(size="tiny", epochs=3, batch_size=16),
+        evaluation=EvalBudget(n_boot=100, max_eval_clips=8, feature_batch=4),
+        publishes=False),
+    "laptop": Profile(
+        name="laptop",
+        bench=BenchConfig(profile="laptop", clip_s=4.0, real_clips_per_source=30,
+                          max_clips_per_track=5, gentrain_clips_per_source=16, ai_per_real=2,
+                          corpus_pieces=16, corpus_max_s=40.0, max_tracks_per_source=12,
+                          scan_limit_s=240.0,
+                          generators=("seanet_rvq_s320", "dac_rvq_s512",
+                                      "resize_nearest_cont_s256", "subpixel_cont_s256",
+                                      "vocos_fsq_s256", "hifigan_cont_s256",
+                                      "melgan_vocoder_s256"),
+                          zoo=ZooBudget(step_fraction=1.0, batch=8, crop_s=0.5, lr=3e-3)),
+        unet=UNetRecipe(base_width=16, steps=400, batch_size=8, crop_bins=256, crop_frames=64),
+        classifier=ClassifierRecipe(epochs=12, batch_size=32, crop_frames=128),
+        spectttra=SpecTTTraBudget(size="reduced", epochs=12, batch_size=32),
+        evaluation=EvalBudget(n_boot=1000, max_eval_clips=200, feature_batch=4)),
+    "paper": Profile(
+        name="paper",
+        bench=BenchConfig(profile="paper", clip_s=4.0, real_clips_per_source=180,
+                          max_clips_per_track=30, gentrain_clips_per_source=40, ai_per_real=3,
+                          corpus_pieces=56, corpus_max_s=50.0, max_tracks_per_source=None,
+                          scan_limit_s=300.0, generators=None,
+                          zoo=ZooBudget(step_fraction=1.0, batch=8, crop_s=0.5, lr=3e-3,
+                                        warn_floor=True)),
+        unet=UNetRecipe(base_width=32, steps=3000, batch_size=16, crop_bins=512, crop_frames=128,
+                        lr=5e-4),
+        classifier=ClassifierRecipe(epochs=20, batch_size=64, crop_frames=192),
+        spectttra=SpecTTTraBudget(size="full", epochs=20, batch_size=32),
+        evaluation=EvalBudget(n_boot=1000, max_eval_clips=None, feature_batch=16)),
+}
+#: The profile names, smallest first.
+PROFILE_NAMES: tuple[str, ...] = tuple(PROFILES)
+
+
+def get_profile(name: str | Profile) -> Profile:
+    """The profile called ``name`` (a :class:`Profile` is returned as it is); ``"auto"`` is
+    ``paper`` on a machine with a CUDA GPU, else ``laptop``."""
+    if isinstance(name, Profile):
+        return name
+    if name == "auto":
+        import torch
+
+        name = "paper" if torch.cuda.is_available() else "laptop"
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose from {', '.join(PROFILE_NAMES)} "
+                         "or 'auto'")
+    return PROFILES[name]
