@@ -7,9 +7,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
-# Debian packages: the real-music sources of ArtifactBench-mini and the MIDI renderer.
+# Debian packages: the real-music sources of ArtifactBench-mini and its renderers.
 DEB_PACKAGES := fluidsynth fluid-soundfont-gm wesnoth-1.16-music warzone2100-music \
-	singularity-music nexuiz-music planetblupi-music-ogg
+	singularity-music nexuiz-music planetblupi-music-ogg csound-soundfont openttd-openmsx mma \
+	pingus-data openmpt123
 # smoke | laptop | paper; `make reproduce` picks paper on a CUDA machine, laptop otherwise.
 PROFILE ?= auto
 SEED ?= 0

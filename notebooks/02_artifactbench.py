@@ -19,19 +19,30 @@
 # The paper's ArtifactBench (6,183 tracks from 22 generators and 6 real sources) cannot be
 # downloaded here, and neither can any commercial music generator. Following Afchar et al.
 # (ICASSP 2025), we build the benchmark ourselves: **AI tracks are real tracks passed through
-# neural autoencoders**. The real music comes from six Debian packages (five game soundtracks and
-# music21's score corpus rendered with the FluidR3 soundfont); the generators are a zoo of small
-# autoencoders with the decoder families real generators use, trained here on tracks that are
-# never used anywhere else.
+# neural autoencoders**. The real music comes from ten Debian packages: five game soundtracks
+# distributed as Vorbis or Opus files, and five *lossless* sources rendered from symbolic music
+# (two halves of music21's score corpus through two soundfonts, OpenTTD's and MMA's MIDI files,
+# Pingus's tracker modules). The generators are a zoo of small autoencoders with the decoder
+# families real generators use, trained on tracks that are never used anywhere else.
 #
-# Two split protocols live side by side in one manifest:
+# A benchmark like this is easy to get wrong: the first version of this one could be won by
+# cues that have nothing to do with decoders (band edges, the codec a file came in, gross
+# reconstruction errors). This notebook shows what the build does against each of them and
+# measures whether it worked:
 #
-# * `split` – the **zero-shot** protocol: two whole generator families and one whole real source
-#   appear only in `test`;
-# * `split_track` – the paper's **track-level** protocol: tracks are split at random, every
-#   generator and source is seen in training.
+# * **splits by composition** – a piece and all its versions (`battle` / `battle-epic`) share a
+#   split, so a detector cannot recognise a tune it trained on;
+# * **one chain after generation, for both classes** – band limits, codec history, loudness and
+#   peak limiting are drawn the same way for real and AI clips;
+# * **a quality floor** – every generator's output must be recognisably its input, so only
+#   decoder fine structure separates the classes;
+# * **the shortcut probe** – a classifier that sees only physics-free descriptors (band levels,
+#   bandwidth, roll-off, flatness, level, crest, DC, zero-crossings); where it scores well, the
+#   benchmark measures something other than residual physics.
 #
-# In both, a real clip and every regeneration of it share their track's split.
+# Two split protocols live side by side in one manifest: `split` (**zero-shot**: two whole
+# generator families and two whole real sources appear only in `test`) and `split_track` (the
+# paper's **track-level** protocol: every generator and source is seen in training).
 
 # %%
 # Colab only: fetch the companion and install it with its Debian packages (a few minutes; Colab's
@@ -61,12 +72,13 @@ import pandas as pd
 import torch
 
 from artifactnet_core.bench import check_split_disjointness
-from artifactnet_core.bench.sources import licence_table
+from artifactnet_core.bench.sources import SOURCES, licence_table
+from artifactnet_core.bench.zoo.quality import DISTANCE_RATIO, FLOOR
 from artifactnet_core.detector.spectral import magnitude
 from artifactnet_core.experiments import pipeline
 from artifactnet_core.experiments.anatomy import show_spectrogram, to_db
 from artifactnet_core.experiments.cards import write_bench_card
-from artifactnet_core.experiments.outputs import save_fig, save_table
+from artifactnet_core.experiments.outputs import CLASS_COLOURS, save_fig, save_table
 from artifactnet_core.experiments.runner import report_resources
 from artifactnet_core.profiles import get_profile
 
@@ -75,14 +87,41 @@ data = pipeline.get_bench(prof, seed=seed)
 meta = json.loads((data.root / "bench_config.json").read_text())
 build = json.loads((data.root / "build_info.json").read_text())
 generators = pd.read_csv(data.root / "generators.csv")
-df = data.df
+probe = pd.read_csv(data.root / "shortcut_probe.csv")
+df = data.df.assign(bandlimit_hz=lambda d: d["bandlimit_hz"].astype(int))
+real, ai = df[df["label"] == "real"], df[df["label"] == "ai"]
 print(data)
 print("manifest sha256:", data.sha256)
-print("held-out families:", meta["heldout_families"], "| held-out sources:", meta["heldout_sources"])
+print("held-out families:", meta["heldout_families"], "| held-out sources:", meta["heldout_sources"],
+      "| validation family:", meta["validation_family"])
 print("build time (s):", build["timings"])
 
 # %% [markdown]
-# ## Composition
+# ## The real sources
+#
+# What each source is, whether its audio ever went through a lossy codec, its licence, and how
+# many compositions and tracks it gives to each split. The unit of the split is the composition;
+# the unit of evaluation (notebook 04) is the track.
+
+# %%
+licences = pd.DataFrame([vars(li) for li in licence_table()]).set_index("package")["summary"]
+specs = {s.name: s for s in SOURCES}
+rows = []
+for source, part in real.groupby("source"):
+    spec = specs.get(source)
+    tracks = part.drop_duplicates("track_id")
+    rows.append({
+        "source": source, "kind": spec.kind if spec else "user folder",
+        "codec_history": ", ".join(sorted(set(part["codec_history"].str.replace(
+            r" \d+ kbit/s", "", regex=True)))),
+        "licence": licences.get(spec.package, "unknown") if spec else "the user's",
+        "compositions": part["composition"].nunique(),
+        **{f"{s}_tracks": int((tracks["split"] == s).sum()) for s in ("train", "val", "test")},
+        "clips": len(part)})
+sources = pd.DataFrame(rows)
+save_table(sources, "tab02_sources",
+           caption="Real sources: codec history, licence, compositions and tracks per split.")
+sources
 
 # %%
 counts = (df.groupby(["source", "split", "label"]).size().unstack(["split", "label"], fill_value=0)
@@ -91,37 +130,107 @@ counts.columns = [f"{s}_{lab}" for s, lab in counts.columns]
 counts = counts.reset_index()
 counts["hours"] = df.groupby("source")["duration_s"].sum().reindex(counts["source"]).to_numpy() / 3600
 save_table(counts, "tab02_counts_by_source", floatfmt=".3f")
-counts
-
-# %%
-by_gen = (df[df["label"] == "ai"].groupby(["generator", "family", "split"]).size()
+by_gen = (ai.groupby(["generator", "family", "split"]).size()
           .unstack("split", fill_value=0).reset_index())
 save_table(by_gen, "tab02_counts_by_generator")
+test_tracks = real[real["split"] == "test"]["track_id"].nunique()
+lossless_test = real[(real["split"] == "test") & (real["lossless"] == "True")]["track_id"].nunique()
+print(f"{real['source'].nunique()} real sources; {test_tracks} real test tracks "
+      f"({lossless_test} from lossless sources), {real['track_id'].nunique()} real tracks in all")
 by_gen
+
+# %% [markdown]
+# ## Splits by composition
+#
+# Game soundtracks ship variants of one piece (`battle` and `battle-epic`, `track3` and
+# `track3_enhanced`), the score corpus holds several movements of one cantata. If such a pair
+# straddled the train/test boundary a detector could pass a test by recognising the tune. Every
+# track carries a `composition` key; here we count how many compositions appear in more than one
+# split (the build refuses a manifest where any does).
+
+# %%
+inside = df[df["split"] != "excluded"]
+straddling = {col: int((part.groupby("composition")[col].nunique() > 1).sum())
+              for col, part in (("split", inside), ("split_track", df))}
+grouped = real.groupby("composition")["track_id"].nunique()
+print("compositions with more than one track:", int((grouped > 1).sum()),
+      "| compositions in more than one split:", straddling)
+check_split_disjointness(df, heldout_families=meta["heldout_families"],
+                         heldout_sources=meta["heldout_sources"],
+                         forbidden_tracks=meta["gentrain_tracks"])
+grouped[grouped > 1].head(10)
+
+# %% [markdown]
+# ## One chain after generation, for both classes
+#
+# A generator running at 24 kHz internally cannot produce anything above 12 kHz, and a
+# regeneration written straight to FLAC would be *lossless* while its real clip was decoded from
+# a Vorbis file. Left alone, both are label-dependent cues. So every clip leaves the build through
+# the same function (`artifactnet_core.bench.chain.finish`): a real track is band-limited at the
+# internal rate of one of its own generators (as often, and at the same cut-offs, as the
+# regenerations are), a regeneration is encoded once with its source file's codec and bitrate
+# (so both classes carry exactly one visible lossy pass of the same codec), every clip loses
+# its DC offset, regenerations are scaled to their real clip's RMS level, and one peak limiter
+# applies to all. The tables compare the classes.
+
+# %%
+chain = (df.assign(band_limited=df["bandlimit_hz"] < 22_050)
+         .groupby("label").agg(clips=("path", "size"),
+                               band_limited_share=("band_limited", "mean"),
+                               lossless_share=("lossless", lambda s: (s == "True").mean()))
+         .reset_index())
+cutoffs = (df.groupby(["bandlimit_hz", "label"]).size().unstack("label", fill_value=0)
+           .pipe(lambda t: t / t.sum()).reset_index())
+codecs = (df.assign(codec=df["codec"].replace({"wav": "lossless"}))
+          .groupby(["codec", "label"]).size().unstack("label", fill_value=0)
+          .pipe(lambda t: t / t.sum()).reset_index())
+save_table(chain, "tab02_chain", floatfmt=".3f",
+           caption="Post-generation chain by class: share band-limited, share lossless.")
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+for ax, table, key, title in ((axes[0], cutoffs, "bandlimit_hz", "band limit (Hz)"),
+                              (axes[1], codecs, "codec", "codec history")):
+    x = np.arange(len(table))
+    for k, label in enumerate(("real", "ai")):
+        if label in table:
+            ax.bar(x + (k - 0.5) * 0.4, table[label], width=0.4, color=CLASS_COLOURS[label],
+                   label=label)
+    ax.set_xticks(x, [str(v) for v in table[key]])
+    ax.set(xlabel=title, ylabel="share of the class's clips")
+    ax.legend()
+fig.suptitle("The chain treats both classes alike")
+fig.tight_layout()
+save_fig(fig, "fig02_chain")
+chain
 
 # %% [markdown]
 # ## The generators and their reconstruction quality
 #
-# Every generator must reproduce the music recognisably – otherwise "AI" would just mean
-# "noise". We measure on held-out clips: the correlation of the loudness envelopes, the
-# correlation of log-mel spectrograms after removing each band's mean (plain log-mel correlation
-# is inflated by the shared spectral tilt of all music), the log-mel distance and SI-SDR. The
-# `chance_*` columns are the same metrics between *unrelated* clips: the floor each generator
-# must clear.
+# Every generator must reproduce the music recognisably – otherwise "AI" would just mean "a bad
+# copy", and a detector could win by spotting bad reconstructions. On held-out clips we measure
+# the correlation of the loudness envelopes, the correlation of log-mel spectrograms after removing
+# each band's mean (plain log-mel correlation is inflated by the spectral tilt all music shares),
+# the log-mel distance and SI-SDR, each beside the same metric between *unrelated* clips (the
+# `chance_*` columns). The floor: both correlations at least the values printed below, and the
+# log-mel distance at most a fixed share of the chance distance.
 
 # %%
+print("floor:", FLOOR, "| log-mel distance at most", DISTANCE_RATIO, "x chance")
 quality_cols = ["name", "family", "bottleneck", "total_stride", "internal_sr", "params", "steps",
                 "train_seconds", "envelope_corr", "chance_envelope_corr", "logmel_corr_centred",
-                "chance_logmel_corr_centred", "logmel_distance_db", "si_sdr_db", "passes_floor"]
-quality = generators[[c for c in quality_cols if c in generators.columns]]
+                "chance_logmel_corr_centred", "logmel_distance_db", "chance_logmel_distance_db",
+                "si_sdr_db", "passes_floor"]
+quality = generators[[c for c in quality_cols if c in generators.columns]].copy()
+if "chance_logmel_distance_db" in quality:
+    quality.insert(quality.columns.get_loc("chance_logmel_distance_db") + 1, "distance_ratio",
+                   quality["logmel_distance_db"] / quality["chance_logmel_distance_db"])
 save_table(quality, "tab02_generators", floatfmt=".3f")
 quality
 
 # %% [markdown]
 # ## Loudness: no shortcut
 #
-# Each regeneration is scaled to the RMS level of its real clip, so loudness alone cannot tell
-# AI from real.
+# Each regeneration is scaled to its real clip's RMS level, so loudness alone cannot tell AI from
+# real (red is AI and blue is real in every figure of the companion).
 
 # %%
 def rms_dbfs(path: str) -> float:
@@ -131,30 +240,88 @@ def rms_dbfs(path: str) -> float:
 sample = pipeline.sample_rows(df, 400, seed=seed)
 sample = sample.assign(rms_dbfs=[rms_dbfs(p) for p in sample["path"]])
 fig, ax = plt.subplots(figsize=(6, 3.2))
-for label, part in sample.groupby("label"):
-    ax.hist(part["rms_dbfs"], bins=30, alpha=0.6, label=label)
-ax.set(xlabel="clip RMS (dBFS)", ylabel="clips", title="Loudness of real and AI clips")
+bins = np.linspace(sample["rms_dbfs"].min(), sample["rms_dbfs"].max(), 31)
+for label in ("real", "ai"):
+    part = sample[sample["label"] == label]
+    ax.hist(part["rms_dbfs"], bins=bins, density=True, alpha=0.6, color=CLASS_COLOURS[label],
+            label=f"{label} (n = {len(part)})")
+ax.set(xlabel="clip RMS (dBFS)", ylabel="density", title="Loudness of real and AI clips")
 ax.legend()
 save_fig(fig, "fig02_loudness")
 
 # %% [markdown]
-# ## One clip, every family
+# ## The shortcut probe
 #
-# The same four seconds of real music and their regenerations. Look at the top of each
-# spectrogram: band limits of generators running at 22–32 kHz internally, and horizontal lines
-# at multiples of the decoder's up-sampling rate (notebook 01 explains them).
+# A standardised logistic regression on descriptors that know nothing of decoders – 31
+# third-octave band levels relative to the clip's power, effective bandwidth, roll-off at 85, 95
+# and 99 % of the energy, spectral flatness, RMS level, crest factor, DC offset, zero-crossing
+# rate – trained on the zero-shot training clips (without the validation family, as the detector)
+# and scored on the zero-shot test clips: real test clips against the held-out families. Each
+# descriptor is also scored alone (`separability` is how far it separates the classes either
+# way; 0.5 is nothing). This is the margin the residual physics has to beat: notebook 04 shows
+# the same probe, per track and with intervals, beside the detector.
 
 # %%
-ai = df[df["label"] == "ai"]
+top = probe.head(12)
+save_table(top, "tab02_shortcuts", floatfmt=".3f",
+           caption="Shortcut probe on the zero-shot test (clip level): the logistic regression "
+                   "on all descriptors, then the most separating descriptors alone.")
+fig, ax = plt.subplots(figsize=(7, 3.6))
+colours = ["black"] + ["grey"] * (len(top) - 1)
+ax.barh(top["descriptor"][::-1], top["separability"][::-1], color=colours[::-1])
+ax.axvline(0.5, color="k", lw=0.8, ls=":")
+ax.set(xlim=(0.4, 1.0), xlabel="separability on the zero-shot test (max(AUC, 1 - AUC))",
+       title=f"Shortcut probe (n = {int(probe['n_test'].iloc[0])} test clips)")
+save_fig(fig, "fig02_shortcuts")
+top
+
+# %% [markdown]
+# ## One clip, several families
+#
+# The same four seconds of real music and its regenerations. Look at the top of each
+# spectrogram (band limits) and for horizontal lines at multiples of a decoder's frame rate
+# (notebook 01 explains them).
+
+# %%
 clip_id = ai.groupby("clip_id")["family"].nunique().idxmax()
-shown = pd.concat([df[(df["clip_id"] == clip_id) & (df["label"] == "real")],
+shown = pd.concat([real[real["clip_id"] == clip_id],
                    ai[ai["clip_id"] == clip_id].drop_duplicates("family")])
-fig, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown), 3.2), sharey=True)
+fig, axes = plt.subplots(1, len(shown), figsize=(3.4 * len(shown), 3.3), sharey=True)
 for ax, (_, row) in zip(np.atleast_1d(axes), shown.iterrows(), strict=True):
     mag = magnitude(torch.from_numpy(data.audio(row["path"]))).numpy()
-    show_spectrogram(ax, to_db(mag), title="real" if row["label"] == "real" else row["generator"])
-fig.tight_layout()
+    image = show_spectrogram(ax, to_db(mag), title="real" if row["label"] == "real"
+                             else f"{row['generator']}")
+fig.colorbar(image, ax=np.atleast_1d(axes).tolist(), label="level (dB re max)")
 save_fig(fig, "fig02_examples")
+
+# %% [markdown]
+# ## What the numbers say
+#
+# Every sentence below is computed from the tables above.
+
+# %%
+probe_auc = float(probe["test_auc"].iloc[0])
+best = probe.iloc[1] if len(probe) > 1 else None
+n_floor = int(quality["passes_floor"].astype(str).eq("True").sum()) if "passes_floor" in quality else 0
+lines = [
+    f"- {real['source'].nunique()} real sources, {test_tracks} real test tracks "
+    f"({lossless_test} lossless); no composition lies in two splits "
+    f"({straddling['split']} zero-shot, {straddling['split_track']} track-level).",
+    f"- {n_floor} of {len(quality)} generators clear the quality floor.",
+    f"- Band-limited clips: {chain.set_index('label').loc['real', 'band_limited_share']:.0%} of "
+    f"real, {chain.set_index('label').loc['ai', 'band_limited_share']:.0%} of AI; lossless: "
+    f"{chain.set_index('label').loc['real', 'lossless_share']:.0%} of real, "
+    f"{chain.set_index('label').loc['ai', 'lossless_share']:.0%} of AI.",
+]
+if np.isfinite(probe_auc) and best is not None:
+    verdict = ("cannot win this benchmark" if probe_auc <= 0.70 else
+               "still separates the classes: part of any detector's score here may come from "
+               "such cues, so read notebook 04's numbers beside the probe's")
+    lines.append(f"- The shortcut probe reaches ROC-AUC {probe_auc:.3f} on the zero-shot test "
+                 f"(n = {int(probe['n_test'].iloc[0])} clips): physics-free cues {verdict}. "
+                 f"The most separating descriptor alone is `{best['descriptor']}` "
+                 f"({best['separability']:.3f}).")
+print("\n".join(lines))
 
 # %% [markdown]
 # ## The data card
@@ -163,14 +330,10 @@ save_fig(fig, "fig02_examples")
 # front matter and the sections of *Datasheets for Datasets*).
 
 # %%
-licences = pd.DataFrame([vars(li) for li in licence_table()])
-card = write_bench_card(profile=prof.name, seed=seed, meta=meta, build=build, counts=counts,
-                        by_generator=by_gen, quality=quality, licences=licences,
-                        n_real=int((df["label"] == "real").sum()),
-                        n_ai=int((df["label"] == "ai").sum()))
+card = write_bench_card(profile=prof.name, seed=seed, meta=meta, build=build, sources=sources,
+                        counts=counts, by_generator=by_gen, quality=quality, chain=chain,
+                        probe=top, n_real=len(real), n_ai=len(ai))
 print("wrote", card)
 
 # %%
-check_split_disjointness(df, heldout_families=meta["heldout_families"],
-                         heldout_sources=meta["heldout_sources"])
 report_resources("02_artifactbench")

@@ -21,7 +21,6 @@ from conftest import SR
 
 from artifactnet_core.atomic import file_sha256
 from artifactnet_core.bench import BenchConfig, build_bench, load_manifest
-from artifactnet_core.bench.build import generator_training_clips
 from artifactnet_core.bench.clips import extract_track_clips, is_near_silent, select_segments
 from artifactnet_core.bench.manifest import check_split_disjointness, heldout_sets
 from artifactnet_core.bench.render import RenderError, run_fluidsynth
@@ -30,6 +29,7 @@ from artifactnet_core.bench.sources import (
     SOURCES,
     SourceUnavailable,
     Track,
+    composition_keys,
     iter_track_audio,
     list_folder_tracks,
     list_zip_tracks,
@@ -54,16 +54,56 @@ def music_like(seconds: float, *, seed: int = 0) -> np.ndarray:
 # --- sources ----------------------------------------------------------------------------------
 
 
-def test_six_sources_and_their_packages():
-    assert SOURCE_NAMES == ("wesnoth", "warzone2100", "singularity", "nexuiz", "planetblupi",
-                            "fluidr3_corpus")
-    assert required_debian_packages() == (
-        "wesnoth-1.16-music", "warzone2100-music", "singularity-music", "nexuiz-music",
-        "planetblupi-music-ogg", "fluid-soundfont-gm", "fluidsynth")
+RESERVED = ("ufoai-music", "drascula-music", "hyperrogue-music", "asc-music", "hedgewars-data",
+            "freedroidrpg-data", "supertux-data", "musescore-general-soundfont",
+            "timgm6mb-soundfont")
+
+
+def test_sources_and_their_packages():
+    assert len(SOURCE_NAMES) >= 8 and len(set(SOURCE_NAMES)) == len(SOURCE_NAMES)
+    assert sum(s.lossless for s in SOURCES) >= 4, "lossless sources first"
+    packages = required_debian_packages()
+    assert "fluidsynth" in packages and "openmpt123" in packages
+    assert not [p for p in packages if p.startswith(RESERVED)], "reserved for independent eval"
     assert required_debian_packages(["nexuiz"]) == ("nexuiz-music",)
     assert source_spec("nexuiz").kind == "zip"
+    assert {s.corpus_part for s in SOURCES if s.kind == "score"} == {0, 1}
     with pytest.raises(KeyError):
         source_spec("freepats")
+
+
+def test_composition_keys_group_versions_not_series():
+    ids = ["w/battle.ogg", "w/battle-epic.ogg", "w/frantic-old.ogg", "w/frantic.ogg",
+           "w/defeat.ogg", "w/defeat2.ogg", "z/albums__a__track3_enhanced.opus",
+           "z/track3.opus", "z/track2.opus", "z/track17.opus", "z/menu.opus",
+           "z/albums__b__menu_enhanced.opus", "n/sixtyfour_.ogg", "n/sixtyfour_revisited.ogg",
+           "c_corpus/bach__bwv153.1.mxl", "c_corpus/bach__bwv153.9.mxl",
+           "c_corpus/bach__bwv154.3.mxl", "p/music002.ogg", "p/music003.ogg"]
+    keys = composition_keys(ids)
+    same = [("w/battle.ogg", "w/battle-epic.ogg"), ("w/frantic.ogg", "w/frantic-old.ogg"),
+            ("w/defeat.ogg", "w/defeat2.ogg"), ("z/track3.opus", "z/albums__a__track3_enhanced.opus"),
+            ("z/menu.opus", "z/albums__b__menu_enhanced.opus"),
+            ("n/sixtyfour_.ogg", "n/sixtyfour_revisited.ogg"),
+            ("c_corpus/bach__bwv153.1.mxl", "c_corpus/bach__bwv153.9.mxl")]
+    for a, b in same:
+        assert keys[a] == keys[b], (a, b)
+    for a, b in [("z/track2.opus", "z/track3.opus"), ("z/track17.opus", "z/track3.opus"),
+                 ("p/music002.ogg", "p/music003.ogg"),
+                 ("c_corpus/bach__bwv153.1.mxl", "c_corpus/bach__bwv154.3.mxl")]:
+        assert keys[a] != keys[b], (a, b)
+
+
+def test_installed_sources_have_compositions_and_codec_histories():
+    present = [s for s in SOURCES if Path(s.path).exists() and s.kind in ("dir", "zip")]
+    if not present:
+        pytest.skip("no source package installed here")
+    from artifactnet_core.bench.sources import codec_history, list_source_tracks
+
+    for spec in present[:2]:
+        tracks = list_source_tracks(spec.name, allow_download=False)
+        history = codec_history(tracks[0])
+        assert history.codec in ("vorbis", "opus") and history.kbps > 10
+        assert not history.lossless and spec.name in tracks[0].track_id
 
 
 @pytest.mark.parametrize("text, readme, expected", [
@@ -123,7 +163,7 @@ def test_installed_sources_are_listed_when_present():
     from artifactnet_core.bench.sources import list_source_tracks
 
     for spec in present:
-        tracks = list_source_tracks(spec.name, seed=0, allow_download=False)
+        tracks = list_source_tracks(spec.name, allow_download=False)
         assert tracks and all(t.track_id.startswith(spec.name + "/") for t in tracks)
         assert len({t.track_id for t in tracks}) == len(tracks)
 
@@ -260,36 +300,42 @@ def test_unreadable_track_is_skipped_with_a_warning(tmp_path):
 class _Spec:
     name: str
     family: str
+    internal_sr: int
     bottleneck: str = "continuous"
     total_stride: int = 256
 
 
 def stand_in_zoo() -> SimpleNamespace:
-    """The zoo's interface with trivial "generators": a moving-average low-pass per family."""
-    specs = (_Spec("g_tconv", "tconv"), _Spec("g_mrf", "mrf"), _Spec("g_istft", "istft"),
-             _Spec("g_mel", "mel_vocoder"))
+    """The zoo's interface with trivial "generators": a moving-average low-pass per family,
+    band-limited at the spec's internal rate like a real generator; "shipped", so no training
+    clips are needed (user folders give none)."""
+    specs = (_Spec("g_tconv", "tconv", SR), _Spec("g_mrf", "mrf", 24_000),
+             _Spec("g_istft", "istft", 22_050), _Spec("g_mel", "mel_vocoder", 32_000))
 
     def load_or_train(spec, train_clips, *, budget, seed, cache_dir, progress, device=None):
-        assert train_clips and all(c.dtype == np.float32 for c in train_clips)
-        return spec, {"name": spec.name, "envelope_corr": 0.9, "passes_floor": True,
-                      "n_train": len(train_clips)}
+        return spec, {"name": spec.name, "envelope_corr": 0.9, "passes_floor": True}
 
     def regenerate(model, audio):
+        from artifactnet_core.bench.chain import bandlimit
+
         width = 2 + len(model.name)
-        return np.convolve(audio, np.ones(width) / width, mode="same").astype(np.float32)
+        y = np.convolve(audio, np.ones(width) / width, mode="same").astype(np.float32)
+        return bandlimit(y, rate=model.internal_sr)
 
     return SimpleNamespace(zoo_specs=lambda names: specs, load_or_train=load_or_train,
-                           regenerate=regenerate)
+                           regenerate=regenerate, has_shipped_weights=lambda spec: True)
 
 
 def _user_folders(root: Path, *, bad_name: str | None = None) -> list[Path]:
+    """Two folders of five 9 s tracks; in each, track 4 is an "-epic" version of track 3."""
     dirs = []
     for d in range(2):
         folder = root / f"music{d}"
         folder.mkdir(parents=True)
         for t in range(5):
             x = music_like(9.0, seed=100 * d + t)
-            sf.write(folder / f"track{t}.{'wav' if t % 2 else 'flac'}", x, SR)
+            name = "track3-epic" if t == 4 else f"track{t}"
+            sf.write(folder / f"{name}.{'wav' if t % 2 else 'flac'}", x, SR)
         dirs.append(folder)
     if bad_name is not None:
         (dirs[0] / bad_name).write_bytes(b"this is not audio, just text\n" * 20)
@@ -297,41 +343,65 @@ def _user_folders(root: Path, *, bad_name: str | None = None) -> list[Path]:
 
 
 def _tiny_config() -> BenchConfig:
-    return BenchConfig(profile="smoke", clip_s=4.0, real_clips_per_source=8,
-                       max_clips_per_track=2, gentrain_clips_per_source=2, ai_per_real=2,
-                       corpus_pieces=0, corpus_max_s=10.0, sources=(),
-                       heldout_sources=("user2",))
+    return BenchConfig(profile="smoke", clip_s=4.0, clips_per_track=2, test_clips_per_track=2,
+                       ai_per_real=2, sources=(), heldout_sources=("user2",))
 
 
-def test_build_from_real_dirs_is_deterministic_and_resumes(tmp_path):
+def test_build_from_real_dirs_is_deterministic_and_resumes(tmp_path, monkeypatch):
+    import artifactnet_core.bench.build as build_module
+    from artifactnet_core.bench.chain import finish as real_finish
+
+    calls = []
+
+    def spy(audio, **kwargs):
+        calls.append("real" if kwargs["reencode"] is None else "ai-or-reference")
+        return real_finish(audio, **kwargs)
+
+    monkeypatch.setattr(build_module, "finish", spy)
     dirs = _user_folders(tmp_path / "in", bad_name="text renamed.wav")
     cfg = _tiny_config()
     zoo = stand_in_zoo()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         manifest = build_bench(cfg, seed=3, real_dirs=dirs, cache_root=tmp_path / "c1",
-                        progress=False, zoo=zoo)
+                               progress=False, zoo=zoo)
     assert any("text renamed.wav" in str(w.message) for w in caught), "bad file not named"
     df = load_manifest(manifest)
     root = manifest.parent
     assert root.parent == tmp_path / "c1" / "bench" and root.name.startswith("smoke-")
-    # 2 sources x 4 benchmark tracks x 2 clips; each regenerated by 2 generators.
-    assert (df["label"] == "real").sum() == 16 and (df["label"] == "ai").sum() == 32
+    # 2 sources x 5 tracks x 2 clips; each regenerated by 2 generators.
+    real, ai = df[df["label"] == "real"], df[df["label"] == "ai"]
+    assert len(real) == 20 and len(ai) == 40
+    # One chain for both classes: every real clip, every regeneration and its reference.
+    assert calls.count("real") == 20 and calls.count("ai-or-reference") == 80
     assert set(df["source"]) == {"user", "user2"}
     assert set(df.loc[df["source"] == "user2", "split"]) == {"test"}
     families, sources = heldout_sets(df)
     assert families == {"istft", "mel_vocoder"} and sources == {"user2"}
     check_split_disjointness(df)
+    # Versions of one composition share a split.
+    epic = df[df["track_id"].str.contains("track3")]
+    assert epic["composition"].nunique() == 2 and epic.groupby("source")["split"].nunique().max() == 1
     meta = json.loads((root / "bench_config.json").read_text())
-    gentrain = set(meta["gentrain_tracks"])
-    assert len(gentrain) == 2 and not gentrain & set(df["track_id"])
+    assert meta["gentrain_tracks"] == []            # user folders never train generators
     for row in df.itertuples():
         assert file_sha256(root / row.path) == row.sha256
-    ai = df[df["label"] == "ai"].iloc[0]
-    x, _ = sf.read(root / ai["real_path"])
-    y, _ = sf.read(root / ai["path"])
-    assert x.shape == y.shape
-    assert abs(np.sqrt(np.mean(x**2)) - np.sqrt(np.mean(y**2))) < 0.01   # loudness matched
+    # The chain by class: codec histories and band limits distributed alike.
+    assert sorted(real["codec_history"]) == sorted(ai["codec_history"])[::2]
+    limit = df["bandlimit_hz"].astype(int)
+    for _, rows in df.groupby("track_id"):
+        ai_limits = set(limit[rows.index[rows["label"] == "ai"]])
+        assert set(limit[rows.index[rows["label"] == "real"]]) <= ai_limits | {SR // 2}
+    share = {lab: float((limit[part.index] < SR // 2).mean()) for lab, part in df.groupby("label")}
+    assert abs(share["real"] - share["ai"]) < 0.3
+    a = ai.iloc[0]
+    x, _ = sf.read(root / a["reference_path"])
+    y, _ = sf.read(root / a["path"])
+    r, _ = sf.read(root / a["real_path"])
+    assert x.shape == y.shape == r.shape
+    assert abs(np.sqrt(np.mean(r**2)) - np.sqrt(np.mean(y**2))) < 0.01   # loudness matched
+    assert abs(np.sqrt(np.mean(r**2)) - np.sqrt(np.mean(x**2))) < 0.01
+    assert (root / "shortcut_probe.csv").exists() and (root / "descriptors.csv").exists()
     gens = (root / "generators.csv").read_text()
     assert "g_istft" in gens and "envelope_corr" in gens
 
@@ -341,18 +411,14 @@ def test_build_from_real_dirs_is_deterministic_and_resumes(tmp_path):
                         progress=False, zoo=zoo)
     assert file_sha256(other) == sha == file_sha256(manifest)
     mtime = (root / df["path"].iloc[-1]).stat().st_mtime_ns
-    build_bench(cfg, seed=3, real_dirs=dirs, cache_root=tmp_path / "c1",
-                        progress=False, zoo=zoo)
+    build_bench(cfg, seed=3, real_dirs=dirs, cache_root=tmp_path / "c1", progress=False,
+                zoo=zoo)
     assert (root / df["path"].iloc[-1]).stat().st_mtime_ns == mtime
     assert file_sha256(manifest) == sha
     # Another seed gives another benchmark.
     third = build_bench(cfg, seed=4, real_dirs=dirs, cache_root=tmp_path / "c1",
                         progress=False, zoo=zoo)
     assert third.parent != root and file_sha256(third) != sha
-
-    clips = generator_training_clips(cfg, seed=3, real_dirs=dirs, cache_root=tmp_path / "c1",
-                                     progress=False)
-    assert len(clips) == 4 and all(c.shape == (4 * SR,) for c in clips)
 
 
 _HAS_FLUIDSYNTH = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2").exists() and bool(
@@ -396,3 +462,54 @@ def test_installed_package_licences():
         assert package_licence(package, doc_roots=[Path("/usr/share/doc")]).summary == summary
     assert package_licence("no-such-package", doc_roots=[Path("/nonexistent")]).summary \
         .startswith("unknown")
+
+
+_MIDI = sorted(Path("/usr/share/games/openttd/baseset").rglob("*.mid"))
+_MODULES = sorted(Path("/usr/share/games/pingus/data/music").glob("*.it"))
+
+
+@pytest.mark.skipif(not (_HAS_FLUIDSYNTH and _MIDI), reason="fluidsynth or the MIDI files missing")
+def test_render_midi_cuts_and_normalises(tmp_path):
+    from artifactnet_core.bench.render import RENDER_PEAK, ScoreRender, render_midi
+
+    out = render_midi(_MIDI[0], tmp_path / "out.flac",
+                      render=ScoreRender(5.0, (), "/usr/share/sounds/sf2/FluidR3_GM.sf2"))
+    info = sf.info(out)
+    assert (info.channels, info.samplerate) == (1, SR) and 4.9 < info.duration <= 5.0
+    assert np.abs(sf.read(out)[0]).max() == pytest.approx(RENDER_PEAK, abs=1e-3)
+
+
+@pytest.mark.skipif(not (shutil.which("openmpt123") and _MODULES),
+                    reason="openmpt123 or the modules missing")
+def test_render_module_is_deterministic(tmp_path):
+    from artifactnet_core.bench.render import ScoreRender, render_module
+
+    render = ScoreRender(4.0, (), "")
+    a = render_module(_MODULES[0], tmp_path / "a.flac", render=render)
+    b = render_module(_MODULES[0], tmp_path / "b.flac", render=render)
+    assert file_sha256(a) == file_sha256(b)             # no dither: the same bytes every time
+    assert 3.9 < sf.info(a).duration <= 4.0
+
+
+def test_a_generator_under_the_floor_stops_the_build(tmp_path):
+    from dataclasses import replace
+
+    from artifactnet_core.bench.build import QualityFloorError
+    from artifactnet_core.bench.config import ZooBudget
+
+    zoo = stand_in_zoo()
+    real_load = zoo.load_or_train
+
+    def one_bad(spec, *args, **kwargs):
+        model, info = real_load(spec, *args, **kwargs)
+        return model, {**info, "passes_floor": spec.name != "g_mrf"}
+
+    zoo.load_or_train = one_bad
+    dirs = _user_folders(tmp_path / "in")
+    strict = replace(_tiny_config(), zoo=ZooBudget(enforce_floor=True))
+    with pytest.raises(QualityFloorError, match="g_mrf"):
+        build_bench(strict, seed=3, real_dirs=dirs, cache_root=tmp_path / "c", progress=False,
+                    zoo=zoo)
+    lenient = replace(_tiny_config(), zoo=ZooBudget(enforce_floor=False))
+    assert build_bench(lenient, seed=3, real_dirs=dirs, cache_root=tmp_path / "c",
+                       progress=False, zoo=zoo).exists()

@@ -22,11 +22,11 @@ from artifactnet_core.bench.manifest import (
     write_manifest,
 )
 from artifactnet_core.bench.splits import (
-    allocate_clips,
     assign_generators,
     choose_heldout_families,
-    plan_tracks,
+    plan_splits,
     split_counts,
+    validation_family,
 )
 
 GENERATORS = {"g_tconv": "tconv", "g_mrf": "mrf", "g_istft": "istft", "g_mel": "mel_vocoder"}
@@ -162,46 +162,62 @@ def test_write_load_roundtrip_is_deterministic(tmp_path):
     assert not list(tmp_path.rglob(".*tmp*")), "temporary files left behind"
 
 
-def _tracks() -> dict[str, list[str]]:
-    return {f"s{s}": [f"s{s}/t{i:02d}" for i in range(n)] for s, n in enumerate((9, 5, 3, 7))}
+def _compositions() -> dict[str, dict[str, str]]:
+    """4 sources; in each, every third track is a variant of the one before (same piece)."""
+    return {f"s{s}": {f"s{s}/t{i:02d}": f"s{s}/piece{i - (i % 3 == 2)}" for i in range(n)}
+            for s, n in enumerate((12, 7, 4, 9))}
 
 
-def test_plan_tracks_disjoint_and_deterministic():
-    tracks = _tracks()
-    kwargs = {"gentrain_fraction": 0.15, "heldout_sources": ["s3"], "val_fraction": 0.15,
-              "test_fraction": 0.25}
-    plan = plan_tracks(tracks, seed=7, **kwargs)
-    assert plan == plan_tracks(tracks, seed=7, **kwargs)
-    assert plan != plan_tracks(tracks, seed=8, **kwargs)
-    gentrain = set(plan.gentrain)
-    assert not gentrain & set(plan.split) and not gentrain & set(plan.split_track)
-    everything = {t for ids in tracks.values() for t in ids}
-    assert gentrain | set(plan.split) == everything
-    assert set(plan.split) == set(plan.split_track)
-    # One gentrain track per source with >= 4 tracks, none for the 3-track source.
-    assert Counter(t.split("/")[0] for t in gentrain) == {"s0": 1, "s1": 1, "s3": 1}
-    assert {plan.split[t] for t in plan.split if t.startswith("s3/")} == {"test"}
+def test_plan_splits_by_composition_and_deterministic():
+    compositions = _compositions()
+    kwargs = {"heldout_sources": ["s3"], "val_fraction": 0.15, "test_fraction": 0.4}
+    plan = plan_splits(compositions, seed=7, **kwargs)
+    assert plan == plan_splits(compositions, seed=7, **kwargs)
+    assert plan != plan_splits(compositions, seed=8, **kwargs)
+    everything = {t for tracks in compositions.values() for t in tracks}
+    assert set(plan.split) == set(plan.split_track) == everything
+    # No composition lies in two splits, under either protocol.
+    for column in (plan.split, plan.split_track):
+        per_piece: dict[str, set[str]] = {}
+        for track, split in column.items():
+            per_piece.setdefault(plan.composition[track], set()).add(split)
+        assert all(len(v) == 1 for v in per_piece.values())
+    assert {plan.split[t] for t in compositions["s3"]} == {"test"}
     for source in ("s0", "s1", "s2"):
-        splits = {plan.split[t] for t in plan.split if t.startswith(source + "/")}
-        assert splits == {"train", "val", "test"}
+        assert {plan.split[t] for t in compositions[source]} == {"train", "val", "test"}
     # Track-level protocol: every source, the held-out one included, has train tracks.
-    for source in tracks:
-        assert "train" in {plan.split_track[t] for t in plan.split_track
-                           if t.startswith(source + "/")}
+    for source, tracks in compositions.items():
+        assert "train" in {plan.split_track[t] for t in tracks}, source
 
 
-def test_split_counts_and_allocation():
+def test_split_counts():
     assert split_counts(1, val_fraction=0.15, test_fraction=0.25) == (1, 0, 0)
     assert split_counts(2, val_fraction=0.15, test_fraction=0.25) == (1, 0, 1)
     assert split_counts(3, val_fraction=0.15, test_fraction=0.25) == (1, 1, 1)
     assert sum(split_counts(40, val_fraction=0.15, test_fraction=0.25)) == 40
-    counts = allocate_clips({"a": 1, "b": 10, "c": 3}, total=9)
-    assert counts == {"a": 1, "b": 5, "c": 3}
-    assert sum(allocate_clips({"a": 2, "b": 2}, total=10).values()) == 4
+
+
+def test_leaky_composition_is_rejected():
+    df = toy_manifest()
+    df["composition"] = df["track_id"]
+    check_split_disjointness(df)
+    # Two tracks of one piece on both sides of the split: a leak.
+    df.loc[df["track_id"].isin(["src_a/t0", "src_a/t2"]), "composition"] = "src_a/piece"
+    with pytest.raises(ManifestError, match="compositions in more than one split"):
+        check_split_disjointness(df)
+
+
+def test_validation_family_is_the_least_represented_seen_family():
+    df = toy_manifest()
+    assert validation_family(df, HELD_FAMILIES) is None      # one seen family in train
+    extra = df[df["generator"] == "g_tconv"].assign(generator="g_snake", family="tconv_snake")
+    extra["path"] = "x/" + extra["path"]
+    both = pd.concat([df, extra, extra.assign(path="y/" + extra["path"])], ignore_index=True)
+    assert validation_family(both, HELD_FAMILIES) == "tconv"
 
 
 def test_assign_generators_balanced_and_deterministic():
-    clips = [(f"s{s}/t{t}#{c:05d}", f"s{s}", "test" if t == 0 else "train")
+    clips = [(f"s{s}/t{t}.{c:02d}", f"s{s}", "test" if t == 0 else "train")
              for s in range(3) for t in range(4) for c in range(5)]
     gens = sorted(GENERATORS.items())
     out = assign_generators(clips, gens, per_clip=2, seed=1, heldout_families=HELD_FAMILIES)

@@ -3,7 +3,6 @@ quality metrics and the Fourier physics of transposed-convolution decoders."""
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -155,18 +154,36 @@ def test_reconstruction_quality_sanity():
     assert chance["chance_logmel_corr_centred"] < zoo.FLOOR["logmel_corr_centred"]
 
 
-def test_missing_the_floor_warns_when_the_budget_asks():
-    bad = {"name": "g", "passes_floor": False, "envelope_corr": 0.1, "logmel_corr_centred": 0.0}
-    strict, quiet = ZooBudget(warn_floor=True), ZooBudget(warn_floor=False)
-    assert PROFILES["paper"].bench.zoo.warn_floor
-    with pytest.warns(RuntimeWarning, match="misses the quality floor"):
-        zoo._warn_floor(bad, strict)
-    with pytest.warns(RuntimeWarning, match="not checked"):
-        zoo._warn_floor({"name": "g", "passes_floor": None}, strict)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        zoo._warn_floor(bad, quiet)  # smoke may miss the floor quietly (it is reported)
-        zoo._warn_floor({**bad, "passes_floor": True}, strict)
+def test_floor_needs_both_correlations_and_a_small_distance():
+    good = {"envelope_corr": 0.9, "logmel_corr_centred": 0.8, "logmel_distance_db": 5.0,
+            "chance_logmel_distance_db": 15.0}
+    assert zoo.passes_floor(good)
+    assert not zoo.passes_floor({**good, "envelope_corr": 0.79})
+    assert not zoo.passes_floor({**good, "logmel_corr_centred": 0.69})
+    assert not zoo.passes_floor({**good, "logmel_distance_db": 6.1})   # > 0.4 x 15 dB
+    assert PROFILES["laptop"].bench.zoo.enforce_floor
+    assert PROFILES["paper"].bench.zoo.enforce_floor
+    assert not PROFILES["smoke"].bench.zoo.enforce_floor
+
+
+def test_shipped_weights_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setattr(zoo, "SHIPPED_DIR", tmp_path)
+    spec = _tiny(zoo.zoo_specs(PROFILES["smoke"].bench.generators)[0])
+    assert not zoo.has_shipped_weights(spec)
+    torch.manual_seed(0)
+    model = zoo.build_generator(spec)
+    zoo.ship_generator(model, {"name": spec.name, "passes_floor": True, "cached": False})
+    assert zoo.has_shipped_weights(spec)
+    assert not zoo.has_shipped_weights(replace(spec, width=spec.width * 2))  # another spec
+    loaded, info = zoo.load_or_train(spec, None, budget=ZooBudget(), seed=0, cache_dir=tmp_path)
+    assert info["cached"] == "shipped" and info["passes_floor"]
+    audio = _music_like(0.5, seed=1)
+    # float16 on disk: the same generator within float16 precision.
+    np.testing.assert_allclose(zoo.regenerate(loaded, audio), zoo.regenerate(model, audio),
+                               atol=2e-2)
+    with pytest.raises(ValueError, match="no shipped weights"):
+        zoo.load_or_train(spec, None, budget=ZooBudget(), seed=0, cache_dir=tmp_path,
+                          retrain=True)
 
 
 def test_losses_are_zero_on_identity_and_grow_with_error():

@@ -1,23 +1,25 @@
-"""Building ArtifactBench-mini: real tracks -> clips -> generator zoo -> regenerations -> manifest.
+"""Building ArtifactBench-mini: real tracks -> clips -> generator zoo -> one chain -> manifest.
 
-:func:`build_bench` runs the whole chain for a profile (``smoke``, ``laptop`` or ``paper``) and a
-seed, and returns the path of ``manifest.csv``. Everything lives in
+:func:`build_bench` runs the whole chain for a :class:`~artifactnet_core.bench.config.BenchConfig`
+and a seed, and returns the path of ``manifest.csv``. Everything lives in
 ``<cache>/bench/<profile>-<config hash>/``; every file is written atomically and skipped when it
 exists, so an interrupted build resumes where it stopped, and the same config and seed give the
-same manifest (byte for byte, hence the same SHA-256) on the same machine.
+same manifest (byte for byte, hence the same SHA-256) on the same kind of machine.
 
 Stages:
 
-1. list the tracks of the six real sources (:mod:`~artifactnet_core.bench.sources`) and of any
-   ``--real-dir`` folders, probe their durations (rendering the scores), drop unusable ones;
-2. partition tracks into the generator-training partition and the benchmark, and split the
-   benchmark tracks under both protocols (:mod:`~artifactnet_core.bench.splits`);
-3. cut clips (:mod:`~artifactnet_core.bench.clips`);
-4. train (or load) the profile's generators on the generator-training clips
-   (:mod:`artifactnet_core.bench.zoo`);
-5. regenerate each benchmark clip with a balanced subset of generators;
+1-3. tracks, roles, splits and clips (:func:`artifactnet_core.bench.plan.prepare_real_clips`);
+4. load the shipped generator weights, or train the generators on the generator-training clips
+   (:mod:`artifactnet_core.bench.zoo`); a generator under the quality floor stops the build
+   unless the profile allows it (``smoke``);
+5. choose which generators regenerate each track, regenerate, and pass real and regenerated clips
+   through the same post-generation chain (:mod:`artifactnet_core.bench.chain`);
 6. write ``manifest.csv`` (:mod:`~artifactnet_core.bench.manifest`), ``generators.csv``,
-   ``bench_config.json`` and ``build_info.json``, after checking schema and split disjointness.
+   ``bench_config.json`` and ``build_info.json``, after checking schema and split disjointness;
+7. describe every clip with physics-free descriptors and score the shortcut probe
+   (:mod:`artifactnet_core.bench.shortcuts`): ``descriptors.csv``, ``shortcut_probe.csv``.
+
+Taught in notebook ``02_artifactbench``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import json
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from types import ModuleType
 
@@ -34,8 +36,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from artifactnet_core.atomic import atomic_write_text, file_sha256, stable_hash
-from artifactnet_core.bench.clips import Clip, extract_track_clips
+from artifactnet_core.atomic import atomic_write_audio, atomic_write_text, file_sha256, stable_hash
+from artifactnet_core.bench.chain import finish, real_bandlimit_rate, rms
+from artifactnet_core.bench.clips import Clip
 from artifactnet_core.bench.config import BenchConfig
 from artifactnet_core.bench.manifest import (
     NONE,
@@ -45,48 +48,26 @@ from artifactnet_core.bench.manifest import (
     validate_manifest,
     write_manifest,
 )
-from artifactnet_core.bench.render import RenderError
-from artifactnet_core.bench.sources import (
-    SOURCE_NAMES,
-    SourceUnavailable,
-    Track,
-    list_folder_tracks,
-    list_source_tracks,
-    locate_fluidsynth,
-    track_duration,
-)
+from artifactnet_core.bench.plan import RealClips, prepare_real_clips
+from artifactnet_core.bench.sources import CodecHistory, SourceUnavailable, codec_history
 from artifactnet_core.bench.splits import (
-    TrackPlan,
-    allocate_clips,
     assign_generators,
     choose_heldout_families,
-    plan_tracks,
+    validation_family,
 )
 from artifactnet_core.detector.audio import AUDIO_EXTENSIONS, AudioError, load_audio
 from artifactnet_core.detector.config import SAMPLE_RATE
 from artifactnet_core.paths import cache_dir
 
 #: Bump when the build recipe changes: caches of older builds are then not reused.
-BENCH_VERSION = 1
+BENCH_VERSION = 2
 
 
-@dataclass
-class RealClips:
-    """The real side of a build: track plan, clips of both partitions, skipped tracks."""
-
-    plan: TrackPlan
-    tracks: dict[str, Track]
-    gentrain: list[Clip]
-    bench: list[Clip]
-    heldout_sources: tuple[str, ...]
-    skipped: list[str] = field(default_factory=list)
+class QualityFloorError(RuntimeError):
+    """A generator whose regenerations are not recognisably the input music."""
 
 
 # --- where -------------------------------------------------------------------------------------
-
-def _user_source_names(n: int) -> list[str]:
-    return ["user" if i == 0 else f"user{i + 1}" for i in range(n)]
-
 
 def _folder_fingerprint(folder: Path) -> list[tuple[str, int]]:
     return sorted((p.relative_to(folder).as_posix(), p.stat().st_size)
@@ -101,132 +82,11 @@ def bench_dir(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str | P
     ``<cache_root or cache_dir()>/bench/<profile>-<hash>``, the hash covering the config, the
     seed, the ``--real-dir`` folders (paths, file names and sizes) and :data:`BENCH_VERSION`.
     """
-    cfg = config
     root = Path(cache_root) if cache_root is not None else cache_dir()
     dirs = [Path(d).resolve() for d in real_dirs]
-    key = stable_hash(BENCH_VERSION, sorted(asdict(cfg).items()), seed,
+    key = stable_hash(BENCH_VERSION, sorted(asdict(config).items()), seed,
                       [(str(d), _folder_fingerprint(d)) for d in dirs], length=10)
-    return root / "bench" / f"{cfg.profile}-{key}"
-
-
-# --- stage 1-3: real clips --------------------------------------------------------------------
-
-def _list_tracks(cfg: BenchConfig, *, seed: int, real_dirs: Sequence[Path],
-                 unpack_root: Path) -> dict[str, list[Track]]:
-    tracks: dict[str, list[Track]] = {}
-    for name in cfg.sources:
-        # A few spare scores stand in for pieces that fail to parse or render.
-        spare = cfg.corpus_pieces // 4 + 1
-        tracks[name] = list_source_tracks(name, seed=seed,
-                                          corpus_pieces=cfg.corpus_pieces + spare,
-                                          corpus_max_s=cfg.corpus_max_s,
-                                          unpack_root=unpack_root)
-    for name, folder in zip(_user_source_names(len(real_dirs)), real_dirs, strict=True):
-        tracks[name] = list_folder_tracks(folder, source=name)
-        if not tracks[name]:
-            warnings.warn(f"--real-dir {folder}: no audio files found", stacklevel=3)
-    return tracks
-
-
-def _probe(tracks: dict[str, list[Track]], cfg: BenchConfig, *, seed: int, render_dir: Path,
-           fluidsynth: tuple[str, dict | None] | None, progress: bool,
-           skipped: list[str]) -> dict[str, dict[str, int]]:
-    """Return source -> {track id: clip capacity}, dropping tracks that cannot give a clip."""
-    capacity: dict[str, dict[str, int]] = {}
-    todo = []
-    for source, items in tracks.items():
-        if cfg.max_tracks_per_source is not None:
-            # Shuffle so a cheap profile still samples the whole package, not its first files.
-            items = sorted(items, key=lambda t: stable_hash("pick", seed, t.track_id))
-        todo.extend(items)
-        capacity[source] = {}
-    bar = tqdm(todo, desc="probing tracks", unit="track", disable=not progress)
-    for track in bar:
-        caps = capacity[track.source]
-        wanted = cfg.max_tracks_per_source
-        if track.kind == "score":
-            wanted = min(wanted or cfg.corpus_pieces, cfg.corpus_pieces)
-        if wanted is not None and len(caps) >= wanted:
-            continue
-        try:
-            duration = track_duration(track, render_dir=render_dir, fluidsynth=fluidsynth)
-        except (AudioError, RenderError, OSError) as err:
-            warnings.warn(f"skipping track {track.track_id} ({track.location}"
-                          f"{'!' + track.member if track.member else ''}): {err}", stacklevel=3)
-            skipped.append(track.track_id)
-            continue
-        if duration is None:
-            cap = cfg.max_clips_per_track
-        else:
-            usable = duration if cfg.scan_limit_s is None else min(duration, cfg.scan_limit_s)
-            cap = min(int(usable // cfg.clip_s), cfg.max_clips_per_track)
-        if cap > 0:
-            caps[track.track_id] = cap
-    return capacity
-
-
-def _resolve_heldout_sources(cfg: BenchConfig, available: Sequence[str], *,
-                             seed: int) -> tuple[str, ...]:
-    held = tuple(s for s in cfg.heldout_sources if s in available)
-    if held or len(available) < 2:
-        if not held:
-            warnings.warn("only one real source: no source can be held out for zero-shot "
-                          "testing", stacklevel=3)
-        return held
-    pick = sorted(available, key=lambda s: stable_hash("heldout-source", seed, s))[0]
-    warnings.warn(f"held-out source(s) {cfg.heldout_sources} not available; holding out "
-                  f"{pick!r} instead", stacklevel=3)
-    return (pick,)
-
-
-def prepare_real_clips(cfg: BenchConfig, *, seed: int, real_dirs: Sequence[Path],
-                       root: Path, cache_root: Path, progress: bool = True) -> RealClips:
-    """Stages 1-3: list and probe tracks, plan partitions and splits, cut and write clips.
-
-    Returns the :class:`RealClips` of the build; tracks that cannot be read are skipped with a
-    warning naming the file.
-    """
-    unknown = set(cfg.sources) - set(SOURCE_NAMES)
-    if unknown:
-        raise ValueError(f"unknown sources {sorted(unknown)}; known: {SOURCE_NAMES}")
-    skipped: list[str] = []
-    unpack_root = cache_root / "debs"
-    render_dir = cache_root / "bench" / "_renders"
-    tracks = _list_tracks(cfg, seed=seed, real_dirs=real_dirs, unpack_root=unpack_root)
-    fluidsynth = None
-    if any(t.kind == "score" for items in tracks.values() for t in items):
-        fluidsynth = locate_fluidsynth(unpack_root=unpack_root)
-    capacity = _probe(tracks, cfg, seed=seed, render_dir=render_dir, fluidsynth=fluidsynth,
-                      progress=progress, skipped=skipped)
-    available = sorted(s for s, caps in capacity.items() if caps)
-    for source in sorted(set(capacity) - set(available)):
-        warnings.warn(f"real source {source!r} has no usable track", stacklevel=2)
-    heldout = _resolve_heldout_sources(cfg, available, seed=seed)
-    plan = plan_tracks({s: list(capacity[s]) for s in available}, seed=seed,
-                       gentrain_fraction=cfg.gentrain_fraction, heldout_sources=heldout,
-                       val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
-    gentrain_ids = set(plan.gentrain)
-    counts: dict[str, int] = {}
-    for source in available:
-        caps = capacity[source]
-        counts.update(allocate_clips({t: c for t, c in caps.items() if t in gentrain_ids},
-                                     total=cfg.gentrain_clips_per_source))
-        counts.update(allocate_clips({t: c for t, c in caps.items() if t not in gentrain_ids},
-                                     total=cfg.real_clips_per_source))
-    by_id = {t.track_id: t for items in tracks.values() for t in items}
-    gentrain: list[Clip] = []
-    bench: list[Clip] = []
-    jobs = sorted((t, n) for t, n in counts.items() if n > 0)
-    for track_id, n in tqdm(jobs, desc="cutting clips", unit="track", disable=not progress):
-        is_gen = track_id in gentrain_ids
-        clips = extract_track_clips(by_id[track_id], n_clips=n, clip_s=cfg.clip_s, seed=seed,
-                                    bench_root=root, subdir="gentrain" if is_gen else "real",
-                                    render_dir=render_dir, scan_limit_s=cfg.scan_limit_s,
-                                    fluidsynth=fluidsynth)
-        if not clips:
-            skipped.append(track_id)
-        (gentrain if is_gen else bench).extend(clips)
-    return RealClips(plan, by_id, gentrain, bench, heldout, skipped)
+    return root / "bench" / f"{config.profile}-{key}"
 
 
 def _interleave_by_source(clips: Sequence[Clip]) -> list[Clip]:
@@ -245,85 +105,102 @@ def _interleave_by_source(clips: Sequence[Clip]) -> list[Clip]:
 
 
 def load_clip_arrays(root: Path, clips: Sequence[Clip]) -> list[np.ndarray]:
-    """Read clips back as mono float32 arrays at 44.1 kHz (in the given order).
-    """
+    """Read clips back as mono float32 arrays at 44.1 kHz (in the given order)."""
     return [load_audio(root / c.path) for c in clips]
 
 
-def generator_training_clips(config: BenchConfig, *, seed: int = 0,
-                             real_dirs: Sequence[str | Path] = (),
+def generator_training_clips(config: BenchConfig, *, real_dirs: Sequence[str | Path] = (),
                              cache_root: str | Path | None = None,
                              progress: bool = True) -> list[np.ndarray]:
-    """Return the generator-training clips of a build as mono float32 arrays at 44.1 kHz.
+    """Return the generator-training clips as mono float32 arrays at 44.1 kHz.
 
-    These tracks train the neural generators and are used nowhere else. The clips are cut (and
-    cached) on the first call; the list is interleaved across sources.
+    These tracks train the neural generators and are used nowhere else; which tracks and clips
+    they are does not depend on the seed or the profile (:mod:`~artifactnet_core.bench.plan`).
+    The list is interleaved across sources.
     """
-    cfg = config
     cache = Path(cache_root) if cache_root is not None else cache_dir()
     dirs = [Path(d).resolve() for d in real_dirs]
-    root = bench_dir(cfg, seed=seed, real_dirs=dirs, cache_root=cache)
-    real = prepare_real_clips(cfg, seed=seed, real_dirs=dirs, root=root, cache_root=cache,
+    root = bench_dir(config, real_dirs=dirs, cache_root=cache)
+    real = prepare_real_clips(config, seed=0, real_dirs=dirs, root=root, cache_root=cache,
                               progress=progress)
-    return load_clip_arrays(root, _interleave_by_source(real.gentrain))
+    return load_clip_arrays(real.gentrain_root, _interleave_by_source(real.gentrain))
 
 
-# --- stage 4-5: generators --------------------------------------------------------------------
+# --- stage 4-5: generators and the chain --------------------------------------------------------
 
-def match_loudness(audio: np.ndarray, reference: np.ndarray, *, peak: float = 0.999) -> np.ndarray:
-    """Scale ``audio`` to the RMS level of ``reference``, then down if its peak would exceed
-    ``peak`` (never clipping).
-    """
-    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
-    target = float(np.sqrt(np.mean(np.square(reference, dtype=np.float64))))
-    out = audio * (target / rms) if rms > 1e-8 else audio.copy()
-    top = float(np.max(np.abs(out))) if out.size else 0.0
-    if top > peak:
-        out = out * (peak / top)
-    return out.astype(np.float32)
+def _real_path(clip: Clip) -> str:
+    return f"real/{clip.source}/{clip.track_id.split('/', 1)[1]}/{clip.index:05d}.flac"
 
 
-def _ai_path(generator: str, clip: Clip) -> str:
-    return f"ai/{generator}/{clip.source}/{clip.track_id.split('/', 1)[1]}/{clip.index:05d}.flac"
+def _ai_path(generator: str, clip: Clip, *, kind: str = "ai") -> str:
+    return f"{kind}/{generator}/{clip.source}/{clip.track_id.split('/', 1)[1]}/{clip.index:05d}.flac"
 
 
-def _regenerate_all(zoo: ModuleType, specs: Sequence, assignment: dict[str, tuple[str, ...]],
-                    real: RealClips, *, cfg: BenchConfig, seed: int, root: Path,
-                    cache_root: Path, device: str | None, progress: bool
-                    ) -> tuple[dict[str, dict], dict[str, str]]:
-    """Train/load each generator and write its regenerations; returns (infos, failed paths)."""
-    from artifactnet_core.atomic import atomic_write_audio
+def _reference_path(generator: str, clip: Clip) -> str:
+    return _ai_path(generator, clip, kind="ref")
 
-    by_gen: dict[str, list[Clip]] = {}
-    for clip in real.bench:
-        for name in assignment.get(clip.clip_id, ()):
-            by_gen.setdefault(name, []).append(clip)
+
+def _load_generators(zoo: ModuleType, specs: Sequence, real: RealClips, *, cfg: BenchConfig,
+                     seed: int, cache_root: Path, device: str | None,
+                     progress: bool) -> tuple[dict, dict[str, dict]]:
+    """Every generator (shipped weights when they fit, else trained now) and its info row."""
     train_arrays: list[np.ndarray] | None = None
-    infos: dict[str, dict] = {}
-    failed: dict[str, str] = {}
+    models, infos = {}, {}
     for spec in sorted(specs, key=lambda s: s.name):
-        if train_arrays is None:
-            train_arrays = load_clip_arrays(root, _interleave_by_source(real.gentrain))
-        model, info = zoo.load_or_train(spec, train_arrays, budget=cfg.zoo, seed=seed,
-                                        cache_dir=cache_root, progress=progress, device=device)
-        infos[spec.name] = info
-        if device is not None and str(device).startswith("cuda"):
-            model = model.to(device)
-        clips = [c for c in by_gen.get(spec.name, [])
-                 if not (root / _ai_path(spec.name, c)).exists()]
-        for clip in tqdm(clips, desc=f"regenerating {spec.name}", unit="clip",
-                         disable=not progress):
-            x = load_audio(root / clip.path)
-            y = np.asarray(zoo.regenerate(model, x), dtype=np.float32)
-            if y.shape != x.shape or not np.isfinite(y).all():
-                failed[_ai_path(spec.name, clip)] = "wrong length or non-finite output"
-                warnings.warn(f"generator {spec.name} failed on {clip.path}; row dropped",
+        if train_arrays is None and not zoo.has_shipped_weights(spec):
+            train_arrays = load_clip_arrays(real.gentrain_root,
+                                            _interleave_by_source(real.gentrain))
+        models[spec.name], infos[spec.name] = zoo.load_or_train(
+            spec, train_arrays, budget=cfg.zoo, seed=seed, cache_dir=cache_root,
+            progress=progress, device=device)
+    failing = sorted(n for n, i in infos.items() if i.get("passes_floor") is False)
+    if failing and cfg.zoo.enforce_floor:
+        raise QualityFloorError(
+            f"generators under the quality floor: {failing}. Their regenerations are not "
+            "recognisably the input music, so a detector could win by spotting bad "
+            "reconstructions; retrain them (python -m artifactnet_core.bench.zoo --retrain) or "
+            "take them out of the profile.")
+    return models, infos
+
+
+def _finish_all(zoo: ModuleType, models: dict, specs: Sequence,
+                assignment: dict[str, tuple[str, ...]], real: RealClips,
+                histories: dict[str, CodecHistory], *, seed: int, root: Path,
+                device: str | None, progress: bool) -> tuple[dict[str, int | None], dict[str, str]]:
+    """Write every real and regenerated clip through the chain; returns (band limit of each
+    real track, failed AI paths)."""
+    rates = {s.name: s.internal_sr for s in specs}
+    limits = {t: real_bandlimit_rate(t, [rates[g] for g in gens], seed=seed)
+              for t, gens in assignment.items()}
+    failed: dict[str, str] = {}
+    todo = [c for c in real.bench if not (root / _real_path(c)).exists()
+            or any(not (root / _reference_path(g, c)).exists() for g in assignment[c.track_id])]
+    for clip in tqdm(todo, desc="regenerating", unit="clip", disable=not progress):
+        raw = load_audio(root / clip.path)
+        real_out = finish(raw, bandlimit_rate=limits[clip.track_id], reencode=None,
+                          target_rms=None)
+        atomic_write_audio(root / _real_path(clip), real_out)
+        for name in assignment[clip.track_id]:
+            model = models[name]
+            if device is not None and str(device).startswith("cuda"):
+                model = model.to(device)
+            y = np.asarray(zoo.regenerate(model, raw), dtype=np.float32)
+            if y.shape != raw.shape or not np.isfinite(y).all():
+                failed[_ai_path(name, clip)] = "wrong length or non-finite output"
+                warnings.warn(f"generator {name} failed on {clip.path}; row dropped",
                               stacklevel=2)
                 continue
-            if cfg.match_loudness:
-                y = match_loudness(y, x)
-            atomic_write_audio(root / _ai_path(spec.name, clip), y)
-    return infos, failed
+            # The generator's own resampling is its band limit; the source's codec and the
+            # real clip's level are applied by the same chain as the real clip's.
+            y = finish(y, bandlimit_rate=None, reencode=histories[clip.track_id],
+                       target_rms=rms(real_out))
+            atomic_write_audio(root / _ai_path(name, clip), y)
+            # Its pair for residual training: the real clip through the same chain, so the two
+            # differ by what the generator did and nothing else (band limit, codec, level).
+            ref = finish(raw, bandlimit_rate=rates[name] if rates[name] < SAMPLE_RATE else None,
+                         reencode=histories[clip.track_id], target_rms=rms(real_out))
+            atomic_write_audio(root / _reference_path(name, clip), ref)
+    return limits, failed
 
 
 # --- stage 6: manifest ------------------------------------------------------------------------
@@ -333,33 +210,44 @@ def _heldout_tag(family_held: bool, source_held: bool) -> str:
             (True, True): "family+source"}[(family_held, source_held)]
 
 
-def _manifest_rows(real: RealClips, assignment: dict[str, tuple[str, ...]],
-                   families: dict[str, str], heldout_families: Sequence[str], *, root: Path,
-                   failed: dict[str, str], progress: bool) -> pd.DataFrame:
+def _manifest_rows(real: RealClips, assignment: dict[str, tuple[str, ...]], specs: Sequence,
+                   heldout_families: Sequence[str], histories: dict[str, CodecHistory],
+                   limits: dict[str, int | None], *, root: Path, failed: dict[str, str],
+                   progress: bool) -> pd.DataFrame:
     rows = []
     held_fam = set(heldout_families)
+    by_name = {s.name: s for s in specs}
     for clip in tqdm(sorted(real.bench, key=lambda c: c.clip_id), desc="hashing files",
                      unit="clip", disable=not progress):
         split = real.plan.split[clip.track_id]
-        common = {"source": clip.source, "codec": "wav",
+        history = histories[clip.track_id]
+        common = {"source": clip.source, "codec": "wav" if history.lossless else history.codec,
                   "duration_s": clip.n_samples / SAMPLE_RATE, "track_id": clip.track_id,
                   "split_track": real.plan.split_track[clip.track_id],
-                  "clip_id": clip.clip_id, "start_s": clip.start_s, "real_path": clip.path}
+                  "clip_id": clip.clip_id, "start_s": clip.start_s,
+                  "real_path": _real_path(clip),
+                  "composition": real.plan.composition[clip.track_id],
+                  "codec_history": history.label(), "lossless": history.lossless}
         source_held = clip.source in real.heldout_sources
-        rows.append({**common, "path": clip.path, "label": "real", "generator": NONE,
+        rows.append({**common, "path": _real_path(clip), "label": "real", "generator": NONE,
                      "family": NONE, "split": split, "bench_origin": bench_origin_for(split),
-                     "sha256": file_sha256(root / clip.path),
+                     "sha256": file_sha256(root / _real_path(clip)),
+                     "reference_path": _real_path(clip),
+                     "bandlimit_hz": (limits[clip.track_id] or SAMPLE_RATE) // 2,
                      "heldout": _heldout_tag(False, source_held)})
-        for name in assignment.get(clip.clip_id, ()):
+        for name in assignment[clip.track_id]:
             path = _ai_path(name, clip)
             if path in failed:
                 continue
-            fam_held = families[name] in held_fam
+            spec = by_name[name]
+            fam_held = spec.family in held_fam
             ai_split = "excluded" if fam_held and split in ("train", "val") else split
             rows.append({**common, "path": path, "label": "ai", "generator": name,
-                         "family": families[name], "split": ai_split,
+                         "family": spec.family, "split": ai_split,
                          "bench_origin": bench_origin_for(ai_split),
                          "sha256": file_sha256(root / path),
+                         "reference_path": _reference_path(name, clip),
+                         "bandlimit_hz": min(spec.internal_sr, SAMPLE_RATE) // 2,
                          "heldout": _heldout_tag(fam_held, source_held)})
     return make_manifest(rows)
 
@@ -370,14 +258,14 @@ def _generators_table(specs: Sequence, infos: dict[str, dict], df: pd.DataFrame,
     for spec in sorted(specs, key=lambda s: s.name):
         mine = df[df["generator"] == spec.name]
         row = {"name": spec.name, "family": spec.family, "bottleneck": spec.bottleneck,
-               "total_stride": spec.total_stride,
+               "total_stride": spec.total_stride, "internal_sr": spec.internal_sr,
                "heldout_family": spec.family in set(heldout_families),
                "n_clips": len(mine)}
         for split in ("train", "val", "test", "excluded"):
             row[f"n_{split}"] = int((mine["split"] == split).sum())
         row["n_split_track_train"] = int((mine["split_track"] == "train").sum())
         for key, value in sorted(infos.get(spec.name, {}).items()):
-            if key in row or key in ("cached", "path"):
+            if key in row or key in ("cached", "path", "loss_curve"):
                 continue
             row[key] = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) \
                 else value
@@ -396,8 +284,9 @@ def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str |
     config : BenchConfig
         What to build (one per profile in :mod:`artifactnet_core.profiles`).
     seed : int
-        Drives every choice: tracks, partitions, segments, corpus pieces, generator
-        assignment, generator training. Same seed + same machine -> same manifest SHA-256.
+        Drives the benchmark's choices: tracks, splits, segments, generator assignment, band
+        limits. Same seed + same kind of machine -> same manifest SHA-256. (The
+        generator-training partition and shipped generators do not depend on it.)
     real_dirs : sequence of paths
         Extra folders of the user's own music (``--real-dir``), each a real source named
         ``user``, ``user2``...; every audio file under them is a track, unreadable ones are
@@ -409,7 +298,7 @@ def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str |
         Show tqdm progress bars.
     zoo : module, optional
         The generator zoo (default :mod:`artifactnet_core.bench.zoo`); tests pass a stand-in
-        with ``zoo_specs``, ``load_or_train`` and ``regenerate``.
+        with ``zoo_specs``, ``has_shipped_weights``, ``load_or_train`` and ``regenerate``.
     device : str or None
         Where generators train and run: ``"cpu"`` (default, reproducible everywhere), ``"cuda"``,
         or ``None`` for CUDA when present.
@@ -418,6 +307,8 @@ def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str |
     ------
     SourceUnavailable
         A Debian source is neither installed nor obtainable (the message names the packages).
+    QualityFloorError
+        A generator misses the quality floor in a profile that enforces it.
     ManifestError
         The finished manifest fails the schema or leaks between splits (a bug, not bad input).
     """
@@ -434,6 +325,13 @@ def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str |
     timings["real_clips_s"] = time.perf_counter() - t_start
     if not real.bench:
         raise SourceUnavailable("no usable real track: nothing to build a benchmark from")
+    bench_tracks = sorted({c.track_id for c in real.bench})
+    histories = {}
+    for track_id in bench_tracks:
+        try:
+            histories[track_id] = codec_history(real.tracks[track_id])
+        except AudioError:
+            histories[track_id] = CodecHistory("lossless", SAMPLE_RATE, 1, 0.0)
 
     if zoo is None:
         from artifactnet_core.bench import zoo
@@ -446,20 +344,23 @@ def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str |
     if unknown:
         raise ValueError(f"held-out families {unknown} are not in the {cfg.profile} zoo "
                          f"(families: {sorted(set(families.values()))})")
-    clip_rows = [(c.clip_id, c.source, real.plan.split[c.track_id]) for c in real.bench]
-    assignment = assign_generators(clip_rows, sorted(families.items()),
+    track_rows = [(t, real.tracks[t].source, real.plan.split[t]) for t in bench_tracks]
+    assignment = assign_generators(track_rows, sorted(families.items()),
                                    per_clip=cfg.ai_per_real, seed=seed,
                                    heldout_families=heldout_families,
                                    heldout_test_share=cfg.heldout_test_share)
     t0 = time.perf_counter()
-    infos, failed = _regenerate_all(zoo, specs, assignment, real, cfg=cfg, seed=seed,
-                                    root=root, cache_root=cache, device=device,
-                                    progress=progress)
+    models, infos = _load_generators(zoo, specs, real, cfg=cfg, seed=seed, cache_root=cache,
+                                     device=device, progress=progress)
     timings["generators_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    limits, failed = _finish_all(zoo, models, specs, assignment, real, histories, seed=seed,
+                                 root=root, device=device, progress=progress)
+    timings["regeneration_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    df = _manifest_rows(real, assignment, families, heldout_families, root=root,
-                        failed=failed, progress=progress)
+    df = _manifest_rows(real, assignment, specs, heldout_families, histories, limits,
+                        root=root, failed=failed, progress=progress)
     validate_manifest(df)
     zero_shot = len(heldout_families) >= 2 and bool(real.heldout_sources)
     check_split_disjointness(df, heldout_families=heldout_families,
@@ -476,9 +377,17 @@ def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str |
             "real_dirs": [str(d) for d in dirs], "heldout_families": list(heldout_families),
             "heldout_sources": list(real.heldout_sources),
             "generators": sorted(families), "gentrain_tracks": list(real.plan.gentrain),
-            "manifest_sha256": sha}
+            "n_gentrain_clips": len(real.gentrain), "manifest_sha256": sha,
+            "validation_family": validation_family(df, heldout_families)}
     atomic_write_text(root / "bench_config.json", json.dumps(meta, indent=1, sort_keys=True))
     timings["manifest_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    from artifactnet_core.bench.shortcuts import write_shortcut_probe
+
+    write_shortcut_probe(root, df, exclude_families=(meta["validation_family"],)
+                         if meta["validation_family"] else (), progress=progress)
+    timings["shortcut_probe_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - t_start
     info = {"timings": {k: round(v, 2) for k, v in timings.items()},
             "skipped_tracks": sorted(real.skipped), "failed_regenerations": failed,

@@ -20,7 +20,7 @@ import numpy as np
 
 from artifactnet_core.atomic import atomic_write_audio, atomic_write_text, stable_hash
 from artifactnet_core.bench.render import RenderError
-from artifactnet_core.bench.sources import Track, iter_track_audio
+from artifactnet_core.bench.sources import Tool, Track, iter_track_audio
 from artifactnet_core.detector.audio import AudioError
 from artifactnet_core.detector.config import SAMPLE_RATE
 
@@ -137,7 +137,7 @@ def _record_path(out_dir: Path, track: Track) -> Path:
 def extract_track_clips(track: Track, *, n_clips: int, clip_s: float, seed: int,
                         bench_root: Path, subdir: str, render_dir: Path,
                         scan_limit_s: float | None = None,
-                        fluidsynth: tuple[str, dict | None] | None = None) -> list[Clip]:
+                        tools: dict[str, Tool] | None = None) -> list[Clip]:
     """Cut one track into clips and write them as FLAC (PCM_16) under ``bench_root/subdir``.
 
     The clips of a finished track are recorded in a small JSON file written last, so a rerun
@@ -157,9 +157,9 @@ def extract_track_clips(track: Track, *, n_clips: int, clip_s: float, seed: int,
     bench_root : Path
         The benchmark folder; clip paths are relative to it.
     subdir : str
-        ``"real"`` for benchmark clips, ``"gentrain"`` for generator-training clips.
+        Folder under ``bench_root`` the clips go to.
     render_dir : Path
-        Cache of rendered scores.
+        Cache of rendered symbolic tracks.
     scan_limit_s : float, optional
         Read only the first ``scan_limit_s`` seconds of the track.
     """
@@ -176,8 +176,7 @@ def extract_track_clips(track: Track, *, n_clips: int, clip_s: float, seed: int,
             return clips
     scan = None if scan_limit_s is None else int(scan_limit_s * SAMPLE_RATE)
     try:
-        chosen = select_segments(iter_track_audio(track, render_dir=render_dir,
-                                                  fluidsynth=fluidsynth),
+        chosen = select_segments(iter_track_audio(track, render_dir=render_dir, tools=tools),
                                  n_clips=n_clips, clip_samples=clip_samples, seed=seed,
                                  track_id=track.track_id, scan_limit_samples=scan)
     except (AudioError, RenderError, OSError) as err:

@@ -22,6 +22,12 @@ Columns, in this order::
 - ``clip_id``: the real clip a row is, or regenerates; ``start_s``: its start in the track (s);
 - ``real_path``: the real clip's file (its own path for real rows) - pairs for residual training;
 - ``heldout``: ``none``, ``family``, ``source`` or ``family+source``: why a row is zero-shot.
+
+ArtifactBench-mini adds, after these: ``bandlimit_hz`` (the band limit the clip went through,
+22050 for none), ``codec_history`` (the source file's codec, rate, channels and bitrate, or
+``lossless``), ``composition`` (the piece; no composition lies in two splits), ``lossless``
+and ``reference_path`` (for a regeneration, its real clip through the same post-generation
+chain: the pair for residual training).
 """
 
 from __future__ import annotations
@@ -178,6 +184,7 @@ def check_split_disjointness(df: pd.DataFrame, *, heldout_families: Sequence[str
     so a real clip and all its regenerations stay together; (2) no held-out family and no
     held-out source appears in train/val (held-out sets are the union of the arguments and what
     the ``heldout`` column marks, and every row of a held-out family or source must be marked);
+    when the manifest has a ``composition`` column, no composition lies in two splits either;
     (3) ``excluded`` rows are AI rows of held-out families on train/val tracks; (4) no
     generator-training track (``forbidden_tracks``) is in the manifest; and, with
     ``require_zero_shot``, (5) at least two families and one real source are held out, and
@@ -197,6 +204,12 @@ def check_split_disjointness(df: pd.DataFrame, *, heldout_families: Sequence[str
     if (per_track > 1).any():
         bad = per_track[per_track > 1].index[:3].tolist()
         problems.append(f"tracks in more than one track-level split: {bad}")
+    if "composition" in df.columns:
+        for column, rows in (("split", inside), ("split_track", df)):
+            per_piece = rows.groupby("composition")[column].nunique()
+            if (per_piece > 1).any():
+                bad = per_piece[per_piece > 1].index[:3].tolist()
+                problems.append(f"compositions in more than one {column}: {bad}")
     trainval = df["split"].isin(["train", "val"])
     leak_fam = df[trainval & (df["label"] == "ai") & df["family"].isin(families)]
     if len(leak_fam):

@@ -1,15 +1,23 @@
-"""Scores to audio: a music21 corpus piece, truncated, voiced with General MIDI programs and
-rendered by the ``fluidsynth`` command with the FluidR3_GM soundfont.
+"""Symbolic music to audio: scores, MIDI files and tracker modules, rendered losslessly.
 
-The renderer always runs in a subprocess with a wall-clock timeout and a cap on the size of the
-file it writes, and the score is cut to a maximum duration before it is rendered, so one odd corpus
-piece can neither hang the build nor fill the disk.
+- a music21 corpus score is truncated, voiced with General MIDI programs and rendered by the
+  ``fluidsynth`` command with a soundfont (:func:`render_score`);
+- a MIDI file keeps its own instruments and is rendered by ``fluidsynth`` (:func:`render_midi`);
+- a tracker module (Impulse Tracker, Scream Tracker, FastTracker, ProTracker) is rendered by
+  ``openmpt123`` (libopenmpt), without dither so the render is the same every time
+  (:func:`render_module`).
+
+Renderers always run in a subprocess with a wall-clock timeout and a cap on the size of the file
+they write, and the output is cut to a maximum duration, so one odd piece can neither hang the
+build nor fill the disk. Every render is mixed to mono and peak-normalised to
+:data:`RENDER_PEAK`.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import shutil
 import subprocess
 import tempfile
 import time
@@ -43,7 +51,9 @@ class RenderError(RuntimeError):
 
 @dataclass(frozen=True)
 class ScoreRender:
-    """How a score becomes audio: ``max_s`` seconds, GM ``programs`` cycled over the parts."""
+    """How a symbolic track becomes audio: its first ``max_s`` seconds, with General MIDI
+    ``programs`` cycled over a score's parts (``()`` keeps a MIDI file's own instruments), through
+    ``soundfont`` (``""`` for tracker modules, which carry their own samples)."""
 
     max_s: float
     programs: tuple[int, ...]
@@ -173,6 +183,32 @@ def _silence_at_end(mf) -> None:
         track.events.append(end)
 
 
+def _run_capped(cmd: list[str], wav_path: Path, *, what: str, source: str | os.PathLike,
+                env: dict[str, str] | None, timeout_s: float, max_bytes: int) -> None:
+    """Run a renderer writing ``wav_path``; kill it past ``timeout_s`` or ``max_bytes``."""
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env=env)
+    except OSError as err:
+        raise RenderError(f"cannot start {cmd[0]}: {err}") from err
+    start = time.monotonic()
+    reason = None
+    while proc.poll() is None:
+        if time.monotonic() - start > timeout_s:
+            reason = f"timed out after {timeout_s:g} s"
+        elif wav_path.exists() and wav_path.stat().st_size > max_bytes:
+            reason = f"output exceeded {max_bytes} bytes"
+        if reason:
+            proc.kill()
+            proc.wait()
+            raise RenderError(f"{what} {reason} on {source}")
+        time.sleep(0.05)
+    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0 or not wav_path.exists():
+        raise RenderError(f"{what} failed (exit {proc.returncode}) on {source}: "
+                          f"{stderr.strip()[:300]}")
+
+
 def run_fluidsynth(midi_path: str | os.PathLike, wav_path: str | os.PathLike, *,
                    soundfont: str | os.PathLike, fluidsynth: str = "fluidsynth",
                    env: dict[str, str] | None = None, timeout_s: float = 120.0,
@@ -184,28 +220,8 @@ def run_fluidsynth(midi_path: str | os.PathLike, wav_path: str | os.PathLike, *,
     """
     cmd = [fluidsynth, "-n", "-i", "-q", "-r", str(sr), "-T", "wav", "-O", "s16",
            "-F", str(wav_path), str(soundfont), str(midi_path)]
-    wav_path = Path(wav_path)
-    try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                env=env)
-    except OSError as err:
-        raise RenderError(f"cannot start {fluidsynth}: {err}") from err
-    start = time.monotonic()
-    reason = None
-    while proc.poll() is None:
-        if time.monotonic() - start > timeout_s:
-            reason = f"timed out after {timeout_s:g} s"
-        elif wav_path.exists() and wav_path.stat().st_size > max_bytes:
-            reason = f"output exceeded {max_bytes} bytes"
-        if reason:
-            proc.kill()
-            proc.wait()
-            raise RenderError(f"fluidsynth {reason} on {midi_path}")
-        time.sleep(0.05)
-    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode != 0 or not wav_path.exists():
-        raise RenderError(f"fluidsynth failed (exit {proc.returncode}) on {midi_path}: "
-                          f"{stderr.strip()[:300]}")
+    _run_capped(cmd, Path(wav_path), what="fluidsynth", source=midi_path, env=env,
+                timeout_s=timeout_s, max_bytes=max_bytes)
 
 
 def render_score(score_path: str | os.PathLike, out_path: str | os.PathLike, *,
@@ -228,8 +244,57 @@ def render_score(score_path: str | os.PathLike, out_path: str | os.PathLike, *,
         score_to_midi(score_path, midi_path, max_s=render.max_s, programs=render.programs)
         run_fluidsynth(midi_path, wav_path, soundfont=render.soundfont, fluidsynth=fluidsynth,
                        env=env, timeout_s=timeout_s, max_bytes=2 * expected + 4096)
-        audio = load_audio(wav_path)[: int(render.max_s * SAMPLE_RATE)]
+        audio = load_audio(wav_path)
+    return _finish(audio, out_path, max_s=render.max_s, source=score_path)
+
+
+def _finish(audio: np.ndarray, out_path: Path, *, max_s: float,
+            source: str | os.PathLike) -> Path:
+    """Cut a mono render to ``max_s`` s, peak-normalise it and write it atomically."""
+    audio = audio[: int(max_s * SAMPLE_RATE)]
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak < 1e-4:
-        raise RenderError(f"{score_path}: rendered audio is silent")
+        raise RenderError(f"{source}: rendered audio is silent")
     return atomic_write_audio(out_path, audio * (RENDER_PEAK / peak))
+
+
+def render_midi(midi_path: str | os.PathLike, out_path: str | os.PathLike, *,
+                render: ScoreRender, fluidsynth: str = "fluidsynth",
+                env: dict[str, str] | None = None, timeout_s: float = 120.0,
+                max_bytes: int = 96 << 20) -> Path:
+    """Render a MIDI file (its own instruments) to a mono 44.1 kHz FLAC of at most
+    ``render.max_s`` seconds with ``fluidsynth`` and ``render.soundfont``; an existing output is
+    kept. The whole file is rendered (a render longer than ``max_bytes`` of stereo WAV, about
+    9 minutes, is refused), then cut and peak-normalised to :data:`RENDER_PEAK`."""
+    out_path = Path(out_path)
+    if out_path.exists():
+        return out_path
+    with tempfile.TemporaryDirectory(prefix="artifactnet-render-") as tmp:
+        wav_path = Path(tmp) / "piece.wav"
+        run_fluidsynth(midi_path, wav_path, soundfont=render.soundfont, fluidsynth=fluidsynth,
+                       env=env, timeout_s=timeout_s, max_bytes=max_bytes)
+        audio = load_audio(wav_path)
+    return _finish(audio, out_path, max_s=render.max_s, source=midi_path)
+
+
+def render_module(module_path: str | os.PathLike, out_path: str | os.PathLike, *,
+                  render: ScoreRender, openmpt: str = "openmpt123",
+                  env: dict[str, str] | None = None, timeout_s: float = 120.0) -> Path:
+    """Render a tracker module to a mono 44.1 kHz FLAC of at most ``render.max_s`` seconds with
+    ``openmpt123`` (no dither, so the same every time); an existing output is kept."""
+    out_path = Path(out_path)
+    if out_path.exists():
+        return out_path
+    with tempfile.TemporaryDirectory(prefix="artifactnet-render-") as tmp:
+        # openmpt123 writes <input>.wav beside its input: render a private copy.
+        local = Path(tmp) / f"piece{Path(module_path).suffix.lower()}"
+        shutil.copyfile(module_path, local)
+        cmd = [openmpt, "--render", "--quiet", "--force", "--samplerate", str(SAMPLE_RATE),
+               "--channels", "1", "--no-float", "--dither", "0", "--repeat", "0",
+               "--end-time", str(int(np.ceil(render.max_s))), str(local)]
+        wav_path = Path(f"{local}.wav")
+        expected = int((render.max_s + 1) * SAMPLE_RATE * 2)
+        _run_capped(cmd, wav_path, what="openmpt123", source=module_path, env=env,
+                    timeout_s=timeout_s, max_bytes=2 * expected + 4096)
+        audio = load_audio(wav_path)
+    return _finish(audio, out_path, max_s=render.max_s, source=module_path)

@@ -1,13 +1,16 @@
-"""Who goes where: generator-training tracks, the two split protocols, clip counts per track and
-which generators regenerate which clip. Everything is a pure function of its inputs and the seed.
+"""Who goes where: the two split protocols by composition, and which generators regenerate which
+track. Everything is a pure function of its inputs and the seed.
 
-- **Generator-training partition**: a few tracks of every source train the neural generators and
-  are used nowhere else (never in the manifest).
 - **Zero-shot protocol** (``split``): the tracks of the held-out real source(s) all go to
-  ``test``; the other sources' tracks are split train/val/test per source. AI clips of held-out
-  generator families that fall on train/val tracks are marked ``excluded``.
-- **Track-level protocol** (``split_track``, the paper's): every benchmark track is split
+  ``test``; the other sources' compositions are split train/val/test per source. AI clips of
+  held-out generator families that fall on train/val tracks are marked ``excluded``.
+- **Track-level protocol** (``split_track``, the paper's): every benchmark composition is split
   train/val/test per source, independently; every source and generator appears in train.
+
+The unit of both splits is the *composition* (:func:`~artifactnet_core.bench.sources.composition_keys`):
+every version of a piece (``battle`` / ``battle-epic``) and every clip and regeneration of it
+share one split. The generator-training partition is chosen before, in
+:mod:`~artifactnet_core.bench.plan`.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ HELDOUT_FAMILY_PREFERENCE = ("istft", "vocoder", "mel", "subpixel", "pixel", "re
 
 @dataclass(frozen=True)
 class TrackPlan:
-    """The role of every track: ``gentrain`` tracks, and ``split`` / ``split_track`` of the rest."""
+    """The role of every track: ``gentrain`` tracks, and ``split`` / ``split_track`` (and the
+    ``composition``) of every benchmark track."""
 
     gentrain: tuple[str, ...]
     split: Mapping[str, str]            # zero-shot protocol: track id -> train|val|test
     split_track: Mapping[str, str]      # track-level protocol: track id -> train|val|test
+    composition: Mapping[str, str]      # track id -> composition key
 
 
 def _rng(*parts: object) -> random.Random:
@@ -59,9 +64,9 @@ def split_counts(n: int, *, val_fraction: float, test_fraction: float) -> tuple[
     return n - n_test - n_val, n_val, n_test
 
 
-def _split_tracks(track_ids: Sequence[str], *, rng: random.Random, val_fraction: float,
-                  test_fraction: float) -> dict[str, str]:
-    ids = sorted(track_ids)
+def _split_units(units: Sequence[str], *, rng: random.Random, val_fraction: float,
+                 test_fraction: float) -> dict[str, str]:
+    ids = sorted(units)
     rng.shuffle(ids)
     n_train, n_val, _ = split_counts(len(ids), val_fraction=val_fraction,
                                      test_fraction=test_fraction)
@@ -69,66 +74,45 @@ def _split_tracks(track_ids: Sequence[str], *, rng: random.Random, val_fraction:
             for i, t in enumerate(ids)}
 
 
-def plan_tracks(tracks_by_source: Mapping[str, Sequence[str]], *, seed: int,
-                gentrain_fraction: float, heldout_sources: Sequence[str],
-                val_fraction: float, test_fraction: float,
-                min_tracks_for_gentrain: int = 4) -> TrackPlan:
-    """Partition every source's tracks into generator-training and benchmark tracks and split
-    the benchmark tracks under both protocols.
+def plan_splits(compositions: Mapping[str, Mapping[str, str]], *, seed: int,
+                heldout_sources: Sequence[str], val_fraction: float,
+                test_fraction: float) -> TrackPlan:
+    """Split every source's benchmark compositions under both protocols.
 
     Parameters
     ----------
-    tracks_by_source : mapping source -> track ids
-        The usable tracks (long enough for at least one clip).
+    compositions : mapping source -> {track id: composition key}
+        The benchmark tracks of each source.
     seed : int
         Drives every shuffle.
-    gentrain_fraction : float
-        Share of each source's tracks reserved for training the generators (at least one when
-        the source has ``min_tracks_for_gentrain`` tracks or more, none otherwise).
     heldout_sources : sequence of str
-        Real sources whose benchmark tracks are all ``test`` in the zero-shot protocol.
+        Real sources whose tracks are all ``test`` in the zero-shot protocol.
     val_fraction, test_fraction : float
-        Shares of each source's benchmark tracks for val and test.
+        Shares of each source's compositions for val and test.
+
+    Returns
+    -------
+    TrackPlan
+        With an empty ``gentrain`` (that partition is chosen in :mod:`~.plan`).
     """
-    gentrain: list[str] = []
     split: dict[str, str] = {}
     split_track: dict[str, str] = {}
-    for source in sorted(tracks_by_source):
-        ids = sorted(set(tracks_by_source[source]))
-        _rng("gentrain", seed, source).shuffle(ids)
-        n_gen = 0
-        if len(ids) >= min_tracks_for_gentrain:
-            n_gen = max(1, round(len(ids) * gentrain_fraction))
-        gentrain.extend(ids[:n_gen])
-        bench = ids[n_gen:]
+    composition: dict[str, str] = {}
+    for source in sorted(compositions):
+        tracks = compositions[source]
+        composition.update(tracks)
+        units = sorted(set(tracks.values()))
         if source in heldout_sources:
-            split.update(dict.fromkeys(bench, "test"))
+            by_unit = dict.fromkeys(units, "test")
         else:
-            split.update(_split_tracks(bench, rng=_rng("split", seed, source),
-                                       val_fraction=val_fraction, test_fraction=test_fraction))
-        split_track.update(_split_tracks(bench, rng=_rng("split_track", seed, source),
-                                         val_fraction=val_fraction, test_fraction=test_fraction))
-    return TrackPlan(tuple(sorted(gentrain)), split, split_track)
-
-
-def allocate_clips(capacity: Mapping[str, int], *, total: int) -> dict[str, int]:
-    """Spread ``total`` clips over tracks as evenly as their capacities allow (water-filling).
-
-    ``capacity[track]`` is how many clips the track can give (its length in clips, capped by
-    the profile). Tracks are served round-robin in sorted order, one clip at a time.
-    """
-    counts = dict.fromkeys(sorted(capacity), 0)
-    remaining = total
-    while remaining > 0:
-        open_tracks = [t for t in counts if counts[t] < capacity[t]]
-        if not open_tracks:
-            break
-        for t in open_tracks:
-            if remaining == 0:
-                break
-            counts[t] += 1
-            remaining -= 1
-    return counts
+            by_unit = _split_units(units, rng=_rng("split", seed, source),
+                                   val_fraction=val_fraction, test_fraction=test_fraction)
+        by_unit_track = _split_units(units, rng=_rng("split_track", seed, source),
+                                     val_fraction=val_fraction, test_fraction=test_fraction)
+        for track_id, key in tracks.items():
+            split[track_id] = by_unit[key]
+            split_track[track_id] = by_unit_track[key]
+    return TrackPlan((), split, split_track, composition)
 
 
 def choose_heldout_families(families: Sequence[str], *, n: int = 2,
@@ -154,13 +138,15 @@ def choose_heldout_families(families: Sequence[str], *, n: int = 2,
     return tuple(sorted(chosen))
 
 
-def assign_generators(clips: Sequence[tuple[str, str, str]],
+def assign_generators(tracks: Sequence[tuple[str, str, str]],
                       generators: Sequence[tuple[str, str]], *, per_clip: int, seed: int,
                       heldout_families: Sequence[str] = (),
                       heldout_test_share: float = 0.5) -> dict[str, tuple[str, ...]]:
-    """Choose which generators regenerate each benchmark clip, keeping the shares balanced.
+    """Choose which generators regenerate each benchmark track, keeping the shares balanced.
 
-    Clips are visited per stratum (zero-shot split group, then source) in a seeded order; each
+    Every clip of a track is regenerated by the track's generators, so an AI version of a track
+    is one generator's output throughout (and can be scored per track, as the real one is).
+    Tracks are visited per stratum (zero-shot split group, then source) in a seeded order; each
     gets the ``per_clip`` distinct generators furthest below their target share so far (ties
     broken by a seeded draw), so every generator gets a fair share of every split and source.
     On zero-shot test tracks the held-out generators together target ``heldout_test_share`` of
@@ -170,12 +156,12 @@ def assign_generators(clips: Sequence[tuple[str, str, str]],
 
     Parameters
     ----------
-    clips : sequence of (clip id, source, zero-shot split)
-        The benchmark real clips.
+    tracks : sequence of (track id, source, zero-shot split)
+        The benchmark tracks.
     generators : sequence of (name, family)
         The zoo.
     per_clip : int
-        Regenerations per real clip (capped at the number of generators).
+        Regenerations of each real clip (capped at the number of generators).
     seed : int
         Drives the order and tie-breaks.
     heldout_families : sequence of str
@@ -185,7 +171,7 @@ def assign_generators(clips: Sequence[tuple[str, str, str]],
 
     Returns
     -------
-    dict clip id -> tuple of generator names (sorted)
+    dict track id -> tuple of generator names (sorted)
     """
     names = sorted(name for name, _ in generators)
     family = dict(generators)
@@ -205,7 +191,7 @@ def assign_generators(clips: Sequence[tuple[str, str, str]],
         total_w = sum(weights.values())
         counts = dict.fromkeys(names, 0)
         assigned = 0
-        members = [c for c in clips if (c[2] == "test") == (group == "test")]
+        members = [c for c in tracks if (c[2] == "test") == (group == "test")]
         by_source: dict[str, list[str]] = {}
         for clip_id, source, _ in members:
             by_source.setdefault(source, []).append(clip_id)
@@ -223,3 +209,26 @@ def assign_generators(clips: Sequence[tuple[str, str, str]],
                 assigned += k
                 out[clip_id] = tuple(sorted(pick))
     return out
+
+
+def validation_family(df, heldout_families: Sequence[str]) -> str | None:
+    """A seen family kept out of *training* so that validation has an unseen generator family.
+
+    Model choices (the UNet objective, thresholds) are made on it, never on the test families;
+    the shortcut probe and the baselines leave it out of training too. It is the least
+    represented seen family among the zero-shot train AI clips (leaving it out costs the least
+    training data; ties by name); ``None`` when fewer than two seen families are left.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The manifest.
+    heldout_families : sequence of str
+        Families held out of train/val.
+    """
+    train_ai = df[(df["split"] == "train") & (df["label"] == "ai")]
+    families = sorted(set(train_ai["family"]) - set(heldout_families))
+    if len(families) < 2:
+        return None
+    counts = train_ai["family"].value_counts()
+    return min(families, key=lambda f: (counts.get(f, 0), f))

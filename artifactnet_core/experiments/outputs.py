@@ -14,6 +14,27 @@ import pandas as pd
 
 from artifactnet_core.paths import figures_dir
 
+#: One colour per class in every figure: red is AI, blue is real.
+CLASS_COLOURS = {"ai": "tab:red", "real": "tab:blue"}
+
+
+def describe_axes(fig) -> list[dict]:
+    """What each axes of a figure shows: its title and labels, how many images (``imshow``,
+    ``pcolormesh``) it holds, and whether those images have a colour bar. Saved beside every
+    figure, so a test can check that every image that encodes magnitude has its scale."""
+    out = []
+    colorbar_axes = {id(getattr(m, "colorbar", None).ax) for ax in fig.axes
+                     for m in [*ax.images, *ax.collections]
+                     if getattr(m, "colorbar", None) is not None}
+    for ax in fig.axes:
+        images = [m for m in [*ax.images, *ax.collections]
+                  if m.__class__.__name__ in ("AxesImage", "QuadMesh")]
+        out.append({"title": ax.get_title(), "xlabel": ax.get_xlabel(),
+                    "ylabel": ax.get_ylabel(), "images": len(images),
+                    "colorbar": any(getattr(m, "colorbar", None) is not None for m in images),
+                    "is_colorbar": id(ax) in colorbar_axes})
+    return out
+
 
 def save_fig(fig, name: str, *, dpi: int = 120, formats: tuple[str, ...] = ("png",)) -> Path:
     """Save a matplotlib figure as ``figures/<name>.<fmt>`` and return the first path.
@@ -29,7 +50,12 @@ def save_fig(fig, name: str, *, dpi: int = 120, formats: tuple[str, ...] = ("png
     formats : tuple of str
         File formats (``"png"``, ``"svg"``).
     """
+    import json
+
     paths = []
+    sidecar = figures_dir() / "_axes" / f"{name}.json"
+    sidecar.parent.mkdir(exist_ok=True)
+    sidecar.write_text(json.dumps(describe_axes(fig), indent=1) + "\n")
     for fmt in formats:
         path = figures_dir() / f"{name}.{fmt}"
         # A fixed creation date keeps re-runs byte-identical where the backend allows it.

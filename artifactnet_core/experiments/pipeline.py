@@ -64,18 +64,13 @@ def heldout_families(data: BenchData) -> tuple[str, ...]:
 
 
 def validation_family(data: BenchData) -> str | None:
-    """A seen family kept out of *training* so that validation has an unseen generator family.
+    """A seen family kept out of *training* so that validation has an unseen generator family
+    (:func:`artifactnet_core.bench.splits.validation_family`). Model choices (the UNet objective,
+    thresholds) are made on it, never on the test families; ``None`` when fewer than two
+    families are left to train on."""
+    from artifactnet_core.bench.splits import validation_family as choose
 
-    Model choices (the UNet objective) are made on it, never on the test families. ``None``
-    when fewer than two families are left to train on (the smoke benchmark).
-    """
-    train_ai = data.rows(split="train").query("label == 'ai'")
-    families = sorted(set(train_ai["family"]) - set(heldout_families(data)))
-    if len(families) < 2:
-        return None
-    counts = train_ai["family"].value_counts()
-    # The least represented family: leaving it out costs the least training data.
-    return min(families, key=lambda f: (counts.get(f, 0), f))
+    return choose(data.df, heldout_families(data))
 
 
 @dataclass

@@ -97,13 +97,19 @@ def synthetic_artifact(audio: np.ndarray, rng: np.random.Generator, *,
     return (art * math.sqrt(signal_power / art_power / 10 ** (snr_db / 10))).astype(np.float32)
 
 
+def _pair_column(rows: pd.DataFrame) -> str:
+    # ArtifactBench-mini stores, for every regeneration, its real clip through the same chain.
+    return "reference_path" if "reference_path" in rows.columns else "real_path"
+
+
 class UNetItems:
     """Draws ``(input, reference)`` audio pairs for UNet training from benchmark rows.
 
     Parameters
     ----------
     rows : pandas.DataFrame
-        Training rows (AI rows need ``real_path``).
+        Training rows (AI rows pair with ``reference_path``: their real clip through the same
+        post-generation chain; ``real_path`` where a manifest has no references).
     arrays : dict
         Decoded clip versions, ``{(path, version): samples}``, holding at least
         :meth:`needed` (see :meth:`artifactnet_core.experiments.data.BenchData.load`).
@@ -122,7 +128,8 @@ class UNetItems:
         self.chunk = chunk_samples
         self.sr = sr
         self.real = rows[rows["label"] == "real"][["path", "clip_id"]].to_numpy().tolist()
-        self.pairs = rows[rows["label"] == "ai"][["path", "real_path", "clip_id"]].to_numpy()
+        self.pairs = rows[rows["label"] == "ai"][["path", _pair_column(rows),
+                                                  "clip_id"]].to_numpy()
         self.pairs = self.pairs.tolist()
         if not self.real:
             raise ValueError("no real training clips")
@@ -136,7 +143,7 @@ class UNetItems:
                                   if recipe.codec_aware else [])
                     for c in rows["clip_id"]}
         items: list[Item] = []
-        for path, real_path, label, clip_id in rows[["path", "real_path", "label",
+        for path, real_path, label, clip_id in rows[["path", _pair_column(rows), "label",
                                                      "clip_id"]].itertuples(index=False):
             if label == "real" or recipe.objective == "paired":
                 paths = (path,) if label == "real" else (path, real_path)

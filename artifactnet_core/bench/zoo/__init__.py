@@ -17,9 +17,9 @@ families themselves are taught in ``01_residual_physics``.
 
 from __future__ import annotations
 
+import json
 import math
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from artifactnet_core.bench.zoo.models import (
     count_parameters,
 )
 from artifactnet_core.bench.zoo.quality import (
+    DISTANCE_RATIO,
     FLOOR,
     audible,
     chance_quality,
@@ -227,26 +228,47 @@ def _heldout(train_clips: list[np.ndarray], heldout_clips: list[np.ndarray] | No
     return list(train_clips[:-k]), list(train_clips[-k:])
 
 
-def load_or_train(spec: GeneratorSpec, train_clips: list[np.ndarray], *, budget: ZooBudget,
-                  seed: int, cache_dir: Path, progress: bool = True,
-                  heldout_clips: list[np.ndarray] | None = None,
-                  device: str | torch.device | None = "cpu") -> tuple[Generator, dict]:
-    """Return the trained generator for ``spec``, from the cache or by training it now.
+#: Trained generator weights shipped with the package (float16), one pair of files per spec.
+SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
 
-    The cache entry ``cache_dir/zoo/<name>-<key>.safetensors`` (+ ``.json``) is keyed by the spec,
-    the budget, the seed, the device type, :data:`ZOO_VERSION` and a hash of the training clips;
-    writes are atomic. After training, quality is measured on held-out clips (``heldout_clips``,
-    or else the last eighth of ``train_clips``, which are then not trained on), next to the chance
-    level between unrelated held-out clips, and checked against :data:`FLOOR`; a generator that
-    misses it raises a warning when ``budget.warn_floor`` is set and is marked
-    ``passes_floor: False`` in ``info``.
+
+def shipped_path(spec: GeneratorSpec) -> Path:
+    """Where the shipped weights of ``spec`` live (whether or not they exist)."""
+    return SHIPPED_DIR / f"{spec.name}.safetensors"
+
+
+def has_shipped_weights(spec: GeneratorSpec) -> bool:
+    """Whether weights trained for exactly this spec and :data:`ZOO_VERSION` are shipped."""
+    path = shipped_path(spec)
+    if not (path.exists() and path.with_suffix(".json").exists()):
+        return False
+    meta = json.loads(path.with_suffix(".json").read_text())
+    return meta.get("zoo_version") == ZOO_VERSION and meta.get("spec") == spec.to_dict()
+
+
+def load_or_train(spec: GeneratorSpec, train_clips: list[np.ndarray] | None, *,
+                  budget: ZooBudget, seed: int, cache_dir: Path, progress: bool = True,
+                  heldout_clips: list[np.ndarray] | None = None,
+                  device: str | torch.device | None = "cpu",
+                  retrain: bool = False) -> tuple[Generator, dict]:
+    """Return the trained generator for ``spec``: shipped, cached, or trained now.
+
+    Shipped weights (:func:`has_shipped_weights`) are used unless ``retrain``; their ``info``
+    is the quality row measured when they were trained. Otherwise the cache entry
+    ``cache_dir/zoo/<name>-<key>.safetensors`` (+ ``.json``) is keyed by the spec, the budget, the
+    seed, the device type, :data:`ZOO_VERSION` and a hash of the training clips; writes are
+    atomic. After training, quality is measured on held-out clips (``heldout_clips``, or else the
+    last eighth of ``train_clips``, which are then not trained on), next to the chance level
+    between unrelated held-out clips, and checked against the floor
+    (:func:`~artifactnet_core.bench.zoo.quality.passes_floor`): ``info["passes_floor"]``.
 
     Parameters
     ----------
     spec : GeneratorSpec
         The generator.
-    train_clips : list of numpy.ndarray
-        Real mono clips at 44.1 kHz (the generator-training partition).
+    train_clips : list of numpy.ndarray or None
+        Real mono clips at 44.1 kHz (the generator-training partition); may be ``None`` when
+        shipped weights are used.
     budget : ZooBudget
         Steps, batch, crop length, learning rate.
     seed : int
@@ -260,6 +282,8 @@ def load_or_train(spec: GeneratorSpec, train_clips: list[np.ndarray], *, budget:
     device : str or torch.device or None
         Training device; ``None`` picks CUDA when present (weights then differ from CPU ones,
         so the device type is part of the key).
+    retrain : bool
+        Ignore shipped weights.
 
     Returns
     -------
@@ -267,8 +291,14 @@ def load_or_train(spec: GeneratorSpec, train_clips: list[np.ndarray], *, budget:
     ``bottleneck``, ``total_stride``, ``internal_sr``, ``params``, ``steps``, ``train_seconds``,
     ``steps_per_s``, ``final_loss``, the quality metrics on held-out clips (``envelope_corr``,
     ``logmel_corr_centred``, ``logmel_distance_db``, ``si_sdr_db``), their ``chance_*`` levels,
-    ``passes_floor``, ``floor``, ``n_heldout``, ``cached`` and ``path``.
+    ``passes_floor``, ``floor``, ``n_heldout``, ``cached`` (``"shipped"``, True or False) and
+    ``path``.
     """
+    if not retrain and has_shipped_weights(spec):
+        model, info = load_generator(shipped_path(spec))
+        return model.float(), {**info, "cached": "shipped", "path": str(shipped_path(spec))}
+    if not train_clips:
+        raise ValueError(f"{spec.name}: no shipped weights and no training clips")
     dev = resolve_device(device)
     train, held = _heldout(train_clips, heldout_clips)
     steps = _steps(spec, budget)
@@ -277,58 +307,51 @@ def load_or_train(spec: GeneratorSpec, train_clips: list[np.ndarray], *, budget:
     path = Path(cache_dir) / "zoo" / f"{spec.name}-{key}.safetensors"
     if path.exists() and path.with_suffix(".json").exists():
         model, info = load_generator(path)
-        info = {**info, "cached": True, "path": str(path)}
-        _warn_floor(info, budget)
-        return model, info
+        return model, {**info, "cached": True, "path": str(path)}
     model, log = train_generator(spec, train, steps=steps, seed=seed, batch=budget.batch,
                                  crop_s=budget.crop_s, lr=budget.lr * spec.lr_scale,
                                  envelope_weight=budget.envelope_weight, device=dev,
                                  progress=progress)
     info = {"name": spec.name, "family": spec.family, "bottleneck": spec.bottleneck,
             "total_stride": spec.total_stride, "internal_sr": spec.internal_sr,
-            "params": count_parameters(model), "seed": seed, "device": dev.type, **log}
+            "params": count_parameters(model), "seed": seed, "device": dev.type,
+            "training_data": _data_hash(train), **log}
     info.update(_heldout_quality(model, held))
     save_generator(model, path, info)
-    info = {**info, "cached": False, "path": str(path)}
-    _warn_floor(info, budget)
-    return model, info
+    return model, {**info, "cached": False, "path": str(path)}
+
+
+def ship_generator(model: Generator, info: dict) -> Path:
+    """Write a trained generator as the package's shipped weights (float16 safetensors + JSON
+    with its quality row), so that builds use it instead of training one."""
+    meta = {"spec": model.spec.to_dict(), "info": {k: v for k, v in info.items()
+                                                    if k not in ("cached", "path")},
+            "zoo_version": ZOO_VERSION}
+    return save_checkpoint(shipped_path(model.spec), model.state_dict(), meta, half=True)
 
 
 def _budget_key(budget: ZooBudget) -> tuple:
-    # The fields that shape training (warn_floor only decides whether to warn).
+    # The fields that shape training (enforce_floor only decides what a build does with it).
     return (budget.step_fraction, budget.batch, budget.crop_s, budget.lr, budget.envelope_weight)
 
 
 def _heldout_quality(model: Generator, held: list[np.ndarray]) -> dict:
     clips = audible(held)
     if not clips:
-        return {"n_heldout": 0, "passes_floor": None, "floor": dict(FLOOR)}
+        return {"n_heldout": 0, "passes_floor": None, "floor": {**FLOOR, "distance_ratio": DISTANCE_RATIO}}
     t0 = time.perf_counter()
     outs = [regenerate(model, c) for c in clips]
     seconds = time.perf_counter() - t0
     rows = [reconstruction_quality(c, o) for c, o in zip(clips, outs, strict=True)]
     q = mean_quality(rows)
-    q["passes_floor"] = passes_floor(q)
-    q["floor"] = dict(FLOOR)
     q["n_heldout"] = len(clips)
     q["realtime_factor"] = round(sum(len(c) for c in clips) / SAMPLE_RATE
                                  / max(seconds, 1e-9), 1)
     if len(clips) >= 2:
         q.update(chance_quality(clips))
+    q["passes_floor"] = passes_floor(q)
+    q["floor"] = {**FLOOR, "distance_ratio": DISTANCE_RATIO}
     return q
-
-
-def _warn_floor(info: dict, budget: ZooBudget) -> None:
-    if not budget.warn_floor:
-        return
-    if info.get("passes_floor") is None:
-        warnings.warn(f"generator {info['name']}: no audible held-out clip, quality floor not "
-                      "checked", RuntimeWarning, stacklevel=3)
-    elif not info["passes_floor"]:
-        warnings.warn(f"generator {info['name']} misses the quality floor {FLOOR}: "
-                      f"envelope_corr={info['envelope_corr']:.2f}, "
-                      f"logmel_corr_centred={info['logmel_corr_centred']:.2f}; its output may "
-                      "not be recognisably the input music", RuntimeWarning, stacklevel=3)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -355,7 +378,8 @@ def train_zoo(train_clips: list[np.ndarray], *, names: Sequence[str] | None, bud
               seed: int = 0,
               cache_dir: Path | None = None, progress: bool = True,
               heldout_clips: list[np.ndarray] | None = None,
-              device: str | torch.device | None = "cpu") -> tuple[dict[str, Generator], list[dict]]:
+              device: str | torch.device | None = "cpu",
+              retrain: bool = False) -> tuple[dict[str, Generator], list[dict]]:
     """Train (or load) the generators called ``names`` (``None``: the whole zoo); returns
     ``({name: model}, [info, ...])``.
 
@@ -369,69 +393,55 @@ def train_zoo(train_clips: list[np.ndarray], *, names: Sequence[str] | None, bud
     for spec in tqdm(zoo_specs(names), desc="zoo", disable=not progress):
         models[spec.name], info = load_or_train(spec, train_clips, budget=budget, seed=seed,
                                                 cache_dir=root, progress=progress,
-                                                heldout_clips=heldout_clips, device=device)
+                                                heldout_clips=heldout_clips, device=device,
+                                                retrain=retrain)
         infos.append(info)
     return models, infos
 
 
-def _clips_from_files(paths: list[Path], *, clip_s: float, per_file: int) -> list[np.ndarray]:
-    from artifactnet_core.detector.audio import load_audio
-
-    n = int(clip_s * SAMPLE_RATE)
-    clips = []
-    for path in paths:
-        audio = load_audio(path)
-        if len(audio) < n:
-            continue
-        # Evenly spread clips, skipping the first and last 10 % (intros, fades).
-        lo, hi = int(0.1 * len(audio)), max(int(0.1 * len(audio)), int(0.9 * len(audio)) - n)
-        for start in np.linspace(lo, hi, per_file).astype(int):
-            clips.append(audio[start:start + n])
-    return clips
-
-
 def main(argv: list[str] | None = None) -> int:
-    """``python -m artifactnet_core.bench.zoo --profile P --audio DIR [DIR ...]``: train the zoo of
-    a profile on clips cut from the audio files in the given folders, print the generator table
-    and the total wall time. Clips of the last file of each folder are held out for quality."""
+    """``python -m artifactnet_core.bench.zoo --profile P [--retrain] [--ship]``: train (or load)
+    the generators of a profile on the generator-training clips every build shares, print their
+    quality table and the wall time; ``--ship`` writes the ones that clear the quality floor as
+    the package's shipped weights (float16), which every later build then uses."""
     import argparse
 
-    from artifactnet_core.detector.audio import AUDIO_EXTENSIONS
+    from artifactnet_core.bench.build import generator_training_clips
     from artifactnet_core.profiles import PROFILE_NAMES, get_profile
 
     parser = argparse.ArgumentParser(prog="python -m artifactnet_core.bench.zoo",
                                      description=main.__doc__)
     parser.add_argument("--profile", default=PROFILE_NAMES[0], choices=PROFILE_NAMES)
-    parser.add_argument("--audio", nargs="+", required=True, type=Path)
-    parser.add_argument("--files-per-dir", type=int, default=4)
-    parser.add_argument("--clips-per-file", type=int, default=4)
-    parser.add_argument("--clip-s", type=float, default=5.0)
+    parser.add_argument("--generators", nargs="*", help="only these generators")
+    parser.add_argument("--retrain", action="store_true", help="ignore shipped weights")
+    parser.add_argument("--ship", action="store_true",
+                        help="write generators that clear the floor as shipped weights")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    train, held = [], []
-    for folder in args.audio:
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
-        files = files[: args.files_per_dir + 1]
-        train += _clips_from_files(files[:-1], clip_s=args.clip_s, per_file=args.clips_per_file)
-        held += _clips_from_files(files[-1:], clip_s=args.clip_s, per_file=2)
-    t0 = time.perf_counter()
     bench = get_profile(args.profile).bench
-    _, infos = train_zoo(train, names=bench.generators, budget=bench.zoo, seed=args.seed,
-                         cache_dir=args.cache, heldout_clips=held)
+    clips = generator_training_clips(bench)
+    names = args.generators or bench.generators
+    t0 = time.perf_counter()
+    models, infos = train_zoo(clips, names=names, budget=bench.zoo, seed=args.seed,
+                              device=args.device, retrain=args.retrain)
     wall = time.perf_counter() - t0
     import pandas as pd
 
     with pd.option_context("display.width", 250, "display.max_columns", 30,
                            "display.precision", 3):
         print(zoo_table(infos).to_string(index=False))
-    print(f"{len(train)} training clips, {len(held)} held-out clips; profile {args.profile}: "
-          f"{len(infos)} generators in {wall:.0f} s wall, "
-          f"{sum(i['train_seconds'] for i in infos):.0f} s of it training "
-          f"({torch.get_num_threads()} threads)")
+    print(f"{len(clips)} generator-training clips; profile {args.profile}: {len(infos)} "
+          f"generators in {wall:.0f} s wall ({torch.get_num_threads()} threads)")
+    if args.ship:
+        for info in infos:
+            if info.get("passes_floor"):
+                print("shipped", ship_generator(models[info["name"]], info))
+            else:
+                print(f"not shipped (under the floor): {info['name']}")
     return 0
 
 

@@ -1,0 +1,254 @@
+"""Stages 1-3 of a build: which tracks, in which role, cut into which clips.
+
+1. List every track of the configured sources (:mod:`~artifactnet_core.bench.sources`) and of
+   ``--real-dir`` folders, and name the composition each track is
+   (:func:`~artifactnet_core.bench.sources.composition_keys`).
+2. Set aside the **generator-training partition**: a fixed number of compositions per source,
+   chosen by a stable hash that does not depend on the seed or the profile. The zoo's generators
+   train on these tracks and nothing else uses them, so generator weights trained once (and
+   shipped) are valid for every build.
+3. Pick the benchmark's compositions per source in a seeded order (round-robin over the
+   collections of the score corpus), probe that their tracks decode or render, and split them by
+   composition under both protocols (:func:`~artifactnet_core.bench.splits.plan_splits`).
+4. Cut clips: generator-training clips with a fixed segment seed, benchmark clips with the
+   build's seed (:func:`~artifactnet_core.bench.clips.extract_track_clips`).
+
+Taught in notebook ``02_artifactbench``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from artifactnet_core.atomic import stable_hash
+from artifactnet_core.bench.clips import Clip, extract_track_clips
+from artifactnet_core.bench.config import BenchConfig
+from artifactnet_core.bench.render import RenderError
+from artifactnet_core.bench.sources import (
+    SOURCE_NAMES,
+    Tool,
+    Track,
+    composition_keys,
+    list_folder_tracks,
+    list_source_tracks,
+    locate_tools,
+    source_spec,
+    track_duration,
+)
+from artifactnet_core.bench.splits import TrackPlan, plan_splits
+from artifactnet_core.detector.audio import AudioError
+
+#: Compositions per source set aside to train the generators, by source kind (user folders
+#: give none: generators never learn from a user's own music).
+GENTRAIN_COMPOSITIONS = {"dir": 3, "zip": 2, "score": 8, "midi": 2, "module": 2}
+#: Clips cut from each generator-training track (clip length, how much of the track is read,
+#: and the segment seed are fixed too, so every build cuts the same clips).
+GENTRAIN_CLIPS_PER_TRACK = 6
+GENTRAIN_CLIP_S = 4.0
+GENTRAIN_SCAN_S = 240.0
+GENTRAIN_SEED = 0
+
+
+@dataclass
+class RealClips:
+    """The real side of a build: the plan, every track, the clips of both partitions."""
+
+    plan: TrackPlan
+    tracks: dict[str, Track]
+    gentrain: list[Clip]
+    bench: list[Clip]
+    heldout_sources: tuple[str, ...]
+    gentrain_root: Path
+    skipped: list[str] = field(default_factory=list)
+
+
+def user_source_names(n: int) -> list[str]:
+    """Source names of ``n`` ``--real-dir`` folders: ``user``, ``user2``, ..."""
+    return ["user" if i == 0 else f"user{i + 1}" for i in range(n)]
+
+
+def list_tracks(sources: Sequence[str], *, real_dirs: Sequence[Path] = (),
+                unpack_root: Path | None = None) -> dict[str, list[Track]]:
+    """Every track of ``sources`` and of the ``--real-dir`` folders, by source."""
+    unknown = set(sources) - set(SOURCE_NAMES)
+    if unknown:
+        raise ValueError(f"unknown sources {sorted(unknown)}; known: {SOURCE_NAMES}")
+    tracks = {name: list_source_tracks(name, unpack_root=unpack_root) for name in sources}
+    for name, folder in zip(user_source_names(len(real_dirs)), real_dirs, strict=True):
+        tracks[name] = list_folder_tracks(folder, source=name)
+        if not tracks[name]:
+            warnings.warn(f"--real-dir {folder}: no audio files found", stacklevel=3)
+    return tracks
+
+
+def _collection(track: Track) -> str:
+    # The score corpus is many collections (Bach, Palestrina, folk tunes...): picking
+    # round-robin over them keeps one from filling a source.
+    return track.name.split("__")[0] if track.kind == "score" else ""
+
+
+def pick_order(tracks: Sequence[Track], keys: Mapping[str, str], *, salt: object
+               ) -> list[str]:
+    """Compositions of one source in a stable pseudo-random order set by ``salt``.
+
+    Within each collection compositions are ordered by ``stable_hash(salt, key)``; collections
+    are then interleaved round-robin (in hashed order too), so a short prefix samples them all.
+    """
+    by_collection: dict[str, list[str]] = {}
+    for track in tracks:
+        group = by_collection.setdefault(_collection(track), [])
+        if keys[track.track_id] not in group:
+            group.append(keys[track.track_id])
+    for group in by_collection.values():
+        group.sort(key=lambda k: stable_hash(salt, k))
+    order = sorted(by_collection, key=lambda c: stable_hash(salt, "collection", c))
+    out: list[str] = []
+    depth = 0
+    while len(out) < sum(len(g) for g in by_collection.values()):
+        for name in order:
+            if depth < len(by_collection[name]):
+                out.append(by_collection[name][depth])
+        depth += 1
+    return out
+
+
+def gentrain_compositions(tracks: Mapping[str, Sequence[Track]],
+                          keys: Mapping[str, str]) -> dict[str, list[str]]:
+    """The generator-training compositions of each Debian source (seed- and profile-free)."""
+    out = {}
+    for source, items in tracks.items():
+        if source not in SOURCE_NAMES or not items:
+            continue
+        n = GENTRAIN_COMPOSITIONS[source_spec(source).kind]
+        out[source] = pick_order(items, keys, salt="gentrain")[:n]
+    return out
+
+
+def _capacity(track: Track, cfg: BenchConfig, *, render_dir: Path,
+              tools: dict[str, Tool], skipped: list[str]) -> int:
+    """How many clips a track can give (0: unusable, with a warning naming it)."""
+    try:
+        duration = track_duration(track, render_dir=render_dir, tools=tools)
+    except (AudioError, RenderError, OSError) as err:
+        warnings.warn(f"skipping track {track.track_id} ({track.location}"
+                      f"{'!' + track.member if track.member else ''}): {err}", stacklevel=3)
+        skipped.append(track.track_id)
+        return 0
+    if duration is None:
+        return 1
+    usable = duration if cfg.scan_limit_s is None else min(duration, cfg.scan_limit_s)
+    return int(usable // cfg.clip_s)
+
+
+def choose_tracks(tracks: Mapping[str, Sequence[Track]], keys: Mapping[str, str],
+                  cfg: BenchConfig, *, seed: int, exclude: set[str], render_dir: Path,
+                  tools: dict[str, Tool], progress: bool, skipped: list[str]
+                  ) -> dict[str, dict[str, int]]:
+    """Pick up to ``cfg.max_tracks_per_source`` usable compositions per source (seeded order),
+    skipping the compositions in ``exclude``; returns source -> {track id: clip capacity}."""
+    chosen: dict[str, dict[str, int]] = {}
+    bar = tqdm(total=sum(len(v) for v in tracks.values()), desc="probing tracks", unit="track",
+               disable=not progress)
+    for source in sorted(tracks):
+        by_key: dict[str, list[Track]] = {}
+        for track in tracks[source]:
+            by_key.setdefault(keys[track.track_id], []).append(track)
+        caps: dict[str, int] = {}
+        n_compositions = 0
+        for key in pick_order(tracks[source], keys, salt=("bench", seed)):
+            if key in exclude:
+                continue
+            if cfg.max_tracks_per_source is not None and n_compositions >= cfg.max_tracks_per_source:
+                break
+            usable = {}
+            for track in by_key[key]:
+                bar.update(1)
+                cap = _capacity(track, cfg, render_dir=render_dir, tools=tools,
+                                skipped=skipped)
+                if cap > 0:
+                    usable[track.track_id] = cap
+            if usable:
+                caps.update(usable)
+                n_compositions += 1
+        chosen[source] = caps
+    bar.close()
+    return chosen
+
+
+def _resolve_heldout_sources(cfg: BenchConfig, available: Sequence[str], *,
+                             seed: int) -> tuple[str, ...]:
+    held = tuple(s for s in cfg.heldout_sources if s in available)
+    if held or len(available) < 2:
+        if not held:
+            warnings.warn("only one real source: no source can be held out for zero-shot "
+                          "testing", stacklevel=3)
+        return held
+    pick = sorted(available, key=lambda s: stable_hash("heldout-source", seed, s))[0]
+    warnings.warn(f"held-out source(s) {cfg.heldout_sources} not available; holding out "
+                  f"{pick!r} instead", stacklevel=3)
+    return (pick,)
+
+
+def prepare_real_clips(cfg: BenchConfig, *, seed: int, real_dirs: Sequence[Path],
+                       root: Path, cache_root: Path, progress: bool = True) -> RealClips:
+    """Stages 1-3 (see the module docstring); returns the :class:`RealClips` of the build.
+
+    Generator-training clips are written under ``cache_root/bench/_gentrain`` (shared by every
+    build), benchmark clips under ``root/raw`` (before the post-generation chain). Tracks that
+    cannot be read are skipped with a warning naming the file.
+    """
+    skipped: list[str] = []
+    unpack_root = cache_root / "debs"
+    render_dir = cache_root / "bench" / "_renders"
+    tracks = list_tracks(cfg.sources, real_dirs=real_dirs, unpack_root=unpack_root)
+    keys = composition_keys(t.track_id for items in tracks.values() for t in items)
+    tools = locate_tools({t.kind for items in tracks.values() for t in items},
+                         unpack_root=unpack_root)
+    gen_keys = gentrain_compositions(tracks, keys)
+    excluded = {k for ks in gen_keys.values() for k in ks}
+    capacity = choose_tracks(tracks, keys, cfg, seed=seed, exclude=excluded,
+                             render_dir=render_dir, tools=tools, progress=progress,
+                             skipped=skipped)
+    available = sorted(s for s, caps in capacity.items() if caps)
+    for source in sorted(set(capacity) - set(available)):
+        warnings.warn(f"real source {source!r} has no usable track", stacklevel=2)
+    heldout = _resolve_heldout_sources(cfg, available, seed=seed)
+    compositions = {s: {t: keys[t] for t in capacity[s]} for s in available}
+    plan = plan_splits(compositions, seed=seed, heldout_sources=heldout,
+                       val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
+    gentrain_tracks = sorted(t.track_id for items in tracks.values() for t in items
+                             if keys[t.track_id] in excluded)
+    plan = TrackPlan(tuple(gentrain_tracks), plan.split, plan.split_track, plan.composition)
+    by_id = {t.track_id: t for items in tracks.values() for t in items}
+    jobs = []
+    for track_id in gentrain_tracks:
+        jobs.append((track_id, GENTRAIN_CLIPS_PER_TRACK, True))
+    for source in available:
+        for track_id, cap in capacity[source].items():
+            per_track = (cfg.test_clips_per_track if plan.split[track_id] == "test"
+                         else cfg.clips_per_track)
+            jobs.append((track_id, min(cap, per_track), False))
+    gentrain_root = cache_root / "bench" / "_gentrain"
+    gentrain: list[Clip] = []
+    bench: list[Clip] = []
+    for track_id, n, is_gen in tqdm(sorted(jobs), desc="cutting clips", unit="track",
+                                    disable=not progress):
+        if is_gen:
+            clips = extract_track_clips(by_id[track_id], n_clips=n, clip_s=GENTRAIN_CLIP_S,
+                                        seed=GENTRAIN_SEED, bench_root=gentrain_root,
+                                        subdir="clips", render_dir=render_dir,
+                                        scan_limit_s=GENTRAIN_SCAN_S, tools=tools)
+        else:
+            clips = extract_track_clips(by_id[track_id], n_clips=n, clip_s=cfg.clip_s,
+                                        seed=seed, bench_root=root, subdir="raw",
+                                        render_dir=render_dir, scan_limit_s=cfg.scan_limit_s,
+                                        tools=tools)
+        if not clips:
+            skipped.append(track_id)
+        (gentrain if is_gen else bench).extend(clips)
+    return RealClips(plan, by_id, gentrain, bench, heldout, gentrain_root, skipped)
