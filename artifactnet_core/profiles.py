@@ -64,7 +64,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
-        bench=BenchConfig(profile="smoke", max_tracks_per_source=2, clips_per_track=1,
+        bench=BenchConfig(profile="smoke", max_tracks_per_source=3, clips_per_track=1,
                           test_clips_per_track=1, ai_per_real=2, scan_limit_s=60.0,
                           generators=("seanet_rvq_s320", "subpixel_cont_s256",
                                       "vocos_rvq_s320", "melgan_vocoder_s256"),

@@ -186,10 +186,28 @@ Part of the ArtifactNet companion repository; rebuilt by `make reproduce`.
     return path
 
 
+def _model_index(headline: pd.Series, profile: str) -> str:
+    """The Hugging Face ``model-index`` front matter of the detector's headline row."""
+    metrics = [("roc_auc", "ROC-AUC (zero-shot, per track)", headline["auc"]),
+               ("tpr_at_fpr1", "TPR at the 1 %-FPR validation threshold", headline["tpr_fpr1"]),
+               ("fpr_at_fpr1", "FPR at the 1 %-FPR validation threshold", headline["fpr_fpr1"]),
+               ("f1", "F1 at the F1-optimal validation threshold", headline["f1"])]
+    lines = ["model-index:", "- name: artifactnet-companion", "  results:",
+             "  - task:", "      type: audio-classification",
+             "      name: AI-generated music detection",
+             "    dataset:", f"      name: ArtifactBench-mini ({profile} profile, zero-shot test)",
+             "      type: artifactbench-mini", "    metrics:"]
+    for key, name, value in metrics:
+        lines += [f"    - type: {key}", f"      name: {name}", f"      value: {float(value):.4f}"]
+    return "\n".join(lines)
+
+
 def write_model_card(*, profile: str, seed: int, config: dict, parameters: dict,
-                     overall: pd.DataFrame, per_family: pd.DataFrame, targets: pd.DataFrame,
-                     heldout_families: tuple[str, ...], path: str | Path | None = None) -> Path:
-    """Write ``model_card.md`` (sections of *Model Cards for Model Reporting*).
+                     headline: pd.DataFrame, cells: pd.DataFrame, per_family: pd.DataFrame,
+                     targets: pd.DataFrame, heldout_families: tuple[str, ...],
+                     heldout_sources: tuple[str, ...], path: str | Path | None = None) -> Path:
+    """Write ``model_card.md``: Hugging Face front matter (with ``model-index`` metrics) and the
+    sections of *Model Cards for Model Reporting*.
 
     Parameters
     ----------
@@ -199,19 +217,38 @@ def write_model_card(*, profile: str, seed: int, config: dict, parameters: dict,
         The detector's configuration (``ArtifactNetConfig`` as a dict, with ``info``).
     parameters : dict
         Parameter counts per part.
-    overall, per_family, targets : pandas.DataFrame
-        Tables of notebook 04 (zero-shot metrics with CIs, per family, against the paper).
-    heldout_families : tuple of str
-        Families never seen in training.
+    headline, cells, per_family, targets : pandas.DataFrame
+        Tables of notebook 04 (the detector and the shortcut probe per track, the zero-shot
+        2 x 2, per family, the targets with their verdicts).
+    heldout_families, heldout_sources : tuple of str
+        Families and real sources never seen in training.
     path : path, optional
         Destination (default ``cards_dir() / "model_card.md"``).
     """
     path = Path(path) if path else cards_dir() / "model_card.md"
     info = config.get("info", {})
-    cols = ["subset", "n_ai", "n_real", "f1", "f1_lo", "f1_hi", "fpr", "fpr_lo", "fpr_hi", "auc",
-            "auc_lo", "auc_hi"]
-    fam_cols = ["family", "held_out", "n_ai", "recall", "recall_lo", "recall_hi", "auc"]
-    text = f"""# Model card: ArtifactNet (companion re-implementation)
+    ours = headline.iloc[0]
+    cols = ["model", "n_real_tracks", "n_ai_items", "auc", "auc_lo", "auc_hi", "tpr_fpr1",
+            "tpr_fpr1_lo", "tpr_fpr1_hi", "fpr_fpr1", "fpr_fpr1_lo", "fpr_fpr1_hi", "f1",
+            "prevalence"]
+    cell_cols = ["family", "source", "strict", "n_real_tracks", "n_ai_items", "auc", "auc_lo",
+                 "auc_hi", "tpr_fpr1", "probe_auc"]
+    fam_cols = ["family", "cell", "n_ai_items", "tpr_fpr1", "tpr_fpr1_lo", "tpr_fpr1_hi", "auc"]
+    points = config.get("operating_points") or {}
+    point_rows = pd.DataFrame([{"operating point": k, **v} for k, v in points.items()])
+    text = f"""---
+license: mit
+library_name: artifactnet-core
+pipeline_tag: audio-classification
+tags:
+- ai-generated-music-detection
+- audio-forensics
+datasets:
+- artifactbench-mini
+{_model_index(ours, profile)}
+---
+
+# Model card: ArtifactNet (companion re-implementation)
 
 *Written by notebook `04_zero_shot` for the `{profile}` profile (seed {seed}); every number below
 comes from that run.*
@@ -226,8 +263,11 @@ comes from that run.*
   {parameters["total"]:,} parameters. Track score: median P(AI) over chunks.
 - UNet objective: `{info.get("objective")}` (chosen on validation with an unseen generator
   family: `{info.get("validation_family")}`); codec-aware training: {info.get("codec_aware")}.
-- Decision threshold {config.get("threshold", float("nan")):.4f}, chosen on validation data
-  (F1-optimal with validation FPR at most 1 %), never on test.
+- Decision thresholds chosen on validation tracks, never on test (`artifactnet detect
+  --operating-point`):
+
+{markdown_table(point_rows, floatfmt=".4f") if len(point_rows) else "(none stored)"}
+
 - Weights: safetensors (float16) + JSON config; loading never unpickles.
 
 ## Intended use
@@ -242,36 +282,45 @@ moderation), nor for music made by commercial generators, which it has never see
 ## Training data
 
 ArtifactBench-mini (`{profile}` profile, see `data_cards/artifactbench_mini.md`): real music from
-five Debian game soundtracks and rendered MIDI, and regenerations by small neural autoencoders
-trained here. No commercial generator (Suno, Udio, MusicGen, Stable Audio...) is in it.
+Debian game soundtracks and lossless renders of scores, MIDI files and tracker modules, and
+regenerations by small neural autoencoders trained here. No commercial generator (Suno, Udio,
+MusicGen, Stable Audio...) is in it.
 
 ## Evaluation
 
-Zero-shot protocol: generator families {", ".join(heldout_families)} and one real source never
-appear in training or validation. 95 % bootstrap confidence intervals over source tracks.
+Zero-shot protocol, per track: generator families {", ".join(heldout_families)} and real sources
+{", ".join(heldout_sources)} never appear in training or validation. ROC-AUC with 95 % bootstrap
+intervals over source tracks (both classes resampled together); TPR and FPR with exact intervals
+on independent tracks. The shortcut probe (physics-free descriptors + logistic regression) is
+scored on the same items:
 
-{markdown_table(overall[[c for c in cols if c in overall.columns]])}
+{markdown_table(headline[[c for c in cols if c in headline.columns]])}
 
-Per generator family (TPR at the validation threshold; all real test clips as negatives):
+The zero-shot 2 x 2 (the strict cell: unseen family on an unseen source):
+
+{markdown_table(cells[[c for c in cell_cols if c in cells.columns]])}
+
+Per generator family (all real test tracks as negatives):
 
 {markdown_table(per_family[[c for c in fam_cols if c in per_family.columns]])}
 
-Against the paper's targets:
+Against the targets (a verdict only where the interval resolves it):
 
 {markdown_table(targets)}
 
 ## Limitations and caveats
 
-- The benchmark's generators are small and briefly trained; their artifacts are likely stronger
-  than those of production systems. Good numbers here do **not** mean good numbers on
-  commercial AI music.
+- The benchmark's generators are small and trained on a CPU; their artifacts may differ from
+  those of production systems. Good numbers here do **not** mean good numbers on commercial AI
+  music.
 - The detector may flag real music that went through unusual processing (heavy lossy coding,
   vocoders, pitch/time effects, lo-fi production); notebook 07 measures the FPR of real music
   re-encoded by MP3, AAC, Opus and Vorbis.
-- Real sources are game music and rendered scores: genres such as vocal pop, rap or live
+- Real sources are game music and rendered symbolic music: genres such as vocal pop, rap or live
   recordings are absent from training.
-- Scores are probabilities from a classifier trained on a balanced objective, not calibrated
-  likelihoods for any real-world mix of AI and human music.
+- The score is the output of a classifier trained on a balanced objective, not a calibrated
+  likelihood for any real-world mix of AI and human music (see the calibration section of
+  notebook 04 where the weights carry one).
 """
     path.write_text(text)
     return path
