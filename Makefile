@@ -25,7 +25,7 @@ help:
 	@echo "make test       - lint + unit tests + all notebooks in the smoke profile"
 	@echo "make notebooks  - run the notebooks only (PROFILE=...)"
 	@echo "make sync-notebooks - regenerate notebooks/*.ipynb from the jupytext .py sources"
-	@echo "make speed      - print the pipeline's real-time factor and torch vs librosa HPSS speed"
+	@echo "make speed      - every CPU inference path side by side: real-time factor, gain, % of matmul peak"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,7 @@ reproduce: venv sysdeps
 	$(PY) -m artifactnet_core.experiments.runner run --profile $(PROFILE) --seed $(SEED) --export-weights
 	$(PY) -m artifactnet_core.experiments.report --results
 
+# Every CPU inference path side by side (a minute or two; the first run also exports ONNX).
 speed: venv
 	$(PY) benchmarks/speed.py
 

@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a folder of your own music to add as a real source (repeatable)")
     build.add_argument("-q", "--quiet", action="store_true")
     build.set_defaults(func=cmd_bench_build)
+    from artifactnet_core.detector.export import add_export_command
+
+    add_export_command(sub)
     return parser
 
 

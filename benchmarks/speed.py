@@ -1,32 +1,53 @@
-"""Speed of the ArtifactNet pipeline: real-time factor on CPU, torch HPSS vs librosa HPSS.
+"""Speed of the ArtifactNet pipeline on this machine's CPU: every inference path side by side.
 
-Prints numbers; asserts nothing (speed targets are read, not tested). Measures, on the same
-audio and the paper's architecture (UNet base width 32, 3.6M parameters):
+Prints numbers; asserts nothing (speed targets are read, not tested). One run measures, on the
+same audio and the paper's architecture (UNet base width 32, 3.68M parameters, CNN 0.42M):
 
-* **plain eager**: float32, ``torch.no_grad``, the modules called one after the other;
-* **optimised**: what ``artifactnet detect`` runs, ``ArtifactNet.predict_proba`` (inference
-  mode, bfloat16 UNet where the CPU/GPU has fast bfloat16 convolutions);
+* the machine: load average and the CPU share other processes take while it runs (absolute
+  numbers on a shared machine are pessimistic: compare the paths within one run), and its own
+  matrix-multiply peak in float32, bfloat16 and int8 on the threads the pipeline uses;
+* each path, audio -> P(AI) per 4 s chunk: real-time factor, ratio to plain float32 eager
+  (first column), the work done per second as a fraction of the matching peak, and the largest
+  difference in P(AI) from float32 eager (the target is < 1e-3):
+    - ``eager fp32``: the modules called in turn, float32, batch norm as layers, medians by
+      sorting (the reference);
+    - ``predict fp32``: ``predict_proba(precision="fp32")``: batch norm folded into the
+      convolutions, channels-last, medians by the selection network;
+    - ``predict auto``: what ``artifactnet detect`` runs: the same in bfloat16 where the CPU
+      has fast bfloat16 (AVX-512 BF16 / AMX);
+    - ``onnxruntime``: the exported graph (``artifactnet export --onnx``) in ONNX Runtime,
+      float32 (exported once, cached in the temp folder);
+    - ``compiled`` (``--compile``): ``torch.compile`` of the UNet, compile time printed;
+* where the time goes: STFT, UNet, the two HPSS medians (sorting vs selection network vs
+  librosa/scipy), mel maps + CNN; thread count; and decoding a real file, alone and overlapped
+  with inference.
 
-each with 1 thread and with all threads, as a real-time factor (seconds of audio scored per
-second of compute), plus the largest difference in P(AI) between the two paths. HPSS is timed
-alone on one 4 s chunk (1025 x 345 magnitude) against ``librosa.decompose.hpss`` with the same
-kernel and mask power, on one thread. With a CUDA GPU it also times the batched GPU path and
-HPSS's share of it.
-
-    python benchmarks/speed.py                     # paper-size model, 32 s of audio
+    python benchmarks/speed.py                     # paper-size model, 4 chunks (16 s)
     python benchmarks/speed.py --weights shipped   # the model `artifactnet detect` uses
+    python benchmarks/speed.py --compile           # also torch.compile (a minute of compiling)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import os
+import tempfile
+import threading
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+
+# The sibling script (this folder is on sys.path when a script in it runs): one test signal
+# and one reference path for both benchmarks.
+from gpu import eager_fp32 as reference_proba  # noqa: E402
+from gpu import music  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from artifactnet_core.detector.chunking import split_chunks  # noqa: E402
 from artifactnet_core.detector.model import (  # noqa: E402
@@ -36,22 +57,23 @@ from artifactnet_core.detector.model import (  # noqa: E402
     load_model,
     predict_chunks,
 )
-from artifactnet_core.detector.spectral import hpss  # noqa: E402
+from artifactnet_core.detector.spectral import hpss, median_filter  # noqa: E402
 from artifactnet_core.detector.unet import bf16_inference_available  # noqa: E402
 
 SR = 44_100
+#: A real recording shipped by Debian (wesnoth-1.16-music), when installed.
+REAL_MUSIC = Path("/usr/share/games/wesnoth/1.16/data/core/music/battle.ogg")
 
 
-def music(seconds: float, *, seed: int = 0) -> np.ndarray:
-    """Decaying harmonic notes over gated noise: enough structure for HPSS to do real work."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SR)) / SR
-    out = 0.05 * rng.standard_normal(t.size) * np.exp(-((t * 2) % 1.0) * 20)
-    for start in np.arange(0, seconds, 0.5):
-        f0 = 110 * 2 ** (rng.integers(0, 24) / 12)
-        env = np.where(t >= start, np.exp(-np.clip(t - start, 0, None) * 4), 0)
-        out += sum(0.1 / h * np.sin(2 * np.pi * f0 * h * t) for h in range(1, 6)) * env
-    return (0.7 * out / np.abs(out).max()).astype(np.float32)
+def real_audio(seconds: float, offset: float = 20.0) -> np.ndarray | None:
+    """``seconds`` of the Debian recording from ``offset`` s, or None when it is missing."""
+    if not REAL_MUSIC.is_file():
+        return None
+    from artifactnet_core.detector.audio import load_audio
+
+    audio = load_audio(REAL_MUSIC, sr=SR)
+    start = min(int(offset * SR), max(0, audio.size - int(seconds * SR)))
+    return audio[start:start + int(seconds * SR)]
 
 
 def best_of(fn, repeat: int) -> float:
@@ -61,91 +83,292 @@ def best_of(fn, repeat: int) -> float:
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
     return min(times)
 
 
-def eager_proba(model: ArtifactNet, chunks: torch.Tensor, batch: int) -> torch.Tensor:
-    """The plain path: float32 modules called in turn, no inference mode, no bfloat16."""
-    out = []
+def other_processes_cpu(seconds: float = 1.0) -> tuple[float, list[tuple[str, float]]]:
+    """CPU share (in cores) that other processes use over ``seconds``, and the busiest three."""
+    def snapshot() -> dict[int, tuple[str, int]]:
+        out = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2:].split()
+            out[int(entry.name)] = (name, int(fields[11]) + int(fields[12]))
+        return out
+
+    if not Path("/proc/self/stat").exists():
+        return float("nan"), []
+    before = snapshot()
+    time.sleep(seconds)
+    after = snapshot()
+    tick = os.sysconf("SC_CLK_TCK")
+    busy = [(name, (ticks - before[pid][1]) / tick / seconds)
+            for pid, (name, ticks) in after.items() if pid in before]
+    busy.sort(key=lambda item: -item[1])
+    return sum(share for _, share in busy), [b for b in busy[:3] if b[1] > 0.05]
+
+
+def machine_peaks(repeat: int) -> dict[str, float]:
+    """GFLOP/s (int8: GOP/s) of a 2048 x 2048 matrix multiply on the current threads."""
+    n = 2048
+    peaks = {}
+    a = torch.randn(n, n)
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        x, y = a.to(dtype), a.t().contiguous().to(dtype)
+        peaks[name] = 2 * n**3 / best_of(lambda: x @ y, repeat) / 1e9  # noqa: B023
+    try:
+        xi = torch.randint(-64, 64, (n, n), dtype=torch.int8)
+        yi = torch.randint(-64, 64, (n, n), dtype=torch.int8)
+        peaks["int8"] = 2 * n**3 / best_of(lambda: torch._int_mm(xi, yi), repeat) / 1e9
+    except (RuntimeError, AttributeError):
+        peaks["int8"] = float("nan")
+    return peaks
+
+
+def eager_fp32(model: ArtifactNet, chunks: torch.Tensor, batch: int) -> torch.Tensor:
+    """The reference path (:func:`gpu.eager_fp32`: float32 modules in turn, batch norm as
+    layers, medians by sorting), ``batch`` chunks at a time."""
+    return torch.cat([reference_proba(model, chunks[i:i + batch])
+                      for i in range(0, len(chunks), batch)])
+
+
+def pipeline_flops(model: ArtifactNet) -> tuple[float, float]:
+    """FLOPs of one chunk: (whole pipeline, UNet alone), counted by torch's FlopCounterMode
+    (convolutions and matrix products; elementwise work is not counted)."""
+    x = torch.zeros(1, model.config.chunk_samples)
     with torch.no_grad():
-        for i in range(0, len(chunks), batch):
-            mag = model.spectrogram(chunks[i:i + batch])
+        mag = model.spectrogram(x)
+        with FlopCounterMode(display=False) as unet_count:
             residual = model.unet(mag) if model.unet is not None else mag
-            out.append(torch.sigmoid(model.classifier(model.featurizer(mag, residual))))
-    return torch.cat(out)
+        with FlopCounterMode(display=False) as rest_count:
+            model.classify_base(model.featurizer.base_maps(mag, residual))
+    unet = unet_count.get_total_flops()
+    return unet + rest_count.get_total_flops(), unet
+
+
+def onnx_path(model: ArtifactNet) -> Path | None:
+    """The model exported to ONNX (cached by a hash of its weights), or None without the
+    onnx extra."""
+    try:
+        from artifactnet_core.detector.export import export_onnx
+    except ImportError:
+        return None
+    digest = hashlib.sha256(model.config.to_json().encode())
+    for tensor in model.state_dict().values():
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    path = Path(tempfile.gettempdir()) / "artifactnet-speed" / f"{digest.hexdigest()[:16]}.onnx"
+    if not path.is_file():
+        t0 = time.perf_counter()
+        try:
+            export_onnx(model, path)
+        except ImportError as err:
+            print(f"(ONNX path skipped: {err})")
+            return None
+        print(f"(exported {path} once in {time.perf_counter() - t0:.0f} s)")
+    return path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=32.0, help="audio length")
+    parser.add_argument("--chunks", type=int, default=4, help="4 s chunks of audio to score")
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=4, help="chunks per forward pass")
+    parser.add_argument("--batch", type=int, default=1, help="chunks per forward pass")
     parser.add_argument("--weights", default=None,
                         help="a checkpoint, or 'shipped' for the package's weights; default: the "
                              "paper-size architecture with random weights")
+    parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime path")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile")
     args = parser.parse_args()
 
     weights = default_weights() if args.weights == "shipped" else args.weights
     if args.weights == "shipped" and weights is None:
         parser.error("no weights are shipped in this installation")
+    torch.manual_seed(0)
     model = load_model(weights) if weights else ArtifactNet(ArtifactNetConfig())
     model.eval()
+    cfg = model.config
     counts = model.parameter_counts()
-    chunks = torch.from_numpy(split_chunks(music(args.seconds), model.config.chunk_samples))
-    audio_s = len(chunks) * model.config.chunk_samples / SR
-    print(f"model: {weights or 'random weights (speed does not depend on them)'}")
-    print(f"UNet base width {model.config.unet_base_width}: {counts['unet']:,} + CNN "
-          f"{counts['classifier']:,} parameters; {len(chunks)} chunks = {audio_s:.0f} s of audio")
-    print(f"torch {torch.__version__}, {os.cpu_count()} CPU threads, fast bfloat16 on CPU: "
-          f"{bf16_inference_available('cpu')}")
+    seconds = args.chunks * cfg.chunk_seconds
+    audio = real_audio(seconds)
+    source = f"{REAL_MUSIC.name} from 20 s" if audio is not None else "synthetic music"
+    audio = music(seconds) if audio is None else audio
+    chunks = torch.from_numpy(split_chunks(audio, cfg.chunk_samples))
+    audio_s = len(chunks) * cfg.chunk_seconds
+    threads = torch.get_num_threads()
 
-    all_threads = torch.get_num_threads()
-    rows = []
-    for threads in sorted({1, all_threads}):
-        torch.set_num_threads(threads)
-        t_eager = best_of(lambda: eager_proba(model, chunks, args.batch), args.repeat)
-        t_opt = best_of(lambda: predict_chunks(model, chunks, batch=args.batch), args.repeat)
-        rows.append((threads, t_eager, t_opt))
-    torch.set_num_threads(all_threads)
-    diff = float(np.abs(eager_proba(model, chunks, args.batch).numpy()
-                        - predict_chunks(model, chunks, batch=args.batch)).max())
+    load = os.getloadavg()
+    others, busiest = other_processes_cpu()
+    print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__} on {threads} threads, fast "
+          f"bfloat16: {bf16_inference_available('cpu')}; load average {load[0]:.2f} / "
+          f"{load[1]:.2f} / {load[2]:.2f}; other processes use {others:.2f} cores now ("
+          + ", ".join(f"{name} {share:.2f}" for name, share in busiest) + ")")
+    print(f"model: {weights or 'random weights (speed does not depend on them)'}; UNet base "
+          f"width {cfg.unet_base_width}: {counts['unet']:,} + CNN {counts['classifier']:,} "
+          f"parameters; {len(chunks)} chunks = {audio_s:.0f} s of {source}; batch {args.batch}")
+    flops, unet_flops = pipeline_flops(model)
+    print(f"work per 4 s chunk: {flops / 1e9:.1f} GFLOP ({unet_flops / 1e9:.1f} in the UNet); "
+          f"10x real time needs {10 * flops / cfg.chunk_seconds / 1e9:.0f} GFLOP/s")
 
-    print("\nfull pipeline on CPU (audio -> P(AI) per chunk), real-time factor = audio s / compute s")
-    print(f"{'threads':>8} {'eager s':>9} {'eager RTF':>10} {'optimised s':>12} {'optimised RTF':>14}"
-          f" {'gain':>6}")
-    for threads, t_eager, t_opt in rows:
-        print(f"{threads:>8} {t_eager:>9.2f} {audio_s / t_eager:>9.1f}x {t_opt:>12.2f}"
-              f" {audio_s / t_opt:>13.1f}x {t_eager / t_opt:>5.2f}x")
-    print(f"largest |P(AI) optimised - P(AI) eager| over the chunks: {diff:.2e}")
+    peaks = machine_peaks(args.repeat)
+    print(f"matmul peak on {threads} threads (2048^2): fp32 {peaks['fp32']:.0f}, bf16 "
+          f"{peaks['bf16']:.0f} GFLOP/s, int8 {peaks['int8']:.0f} GOP/s")
 
-    torch.set_num_threads(1)
-    mag = model.spectrogram(chunks[:1])
-    t_torch = best_of(lambda: hpss(mag, kernel_size=31, power=2.0), args.repeat + 1)
-    try:
-        import librosa
+    reference = eager_fp32(model, chunks, args.batch).numpy()
+    paths: list[tuple[str, object, str]] = [
+        ("eager fp32", lambda: eager_fp32(model, chunks, args.batch), "fp32"),
+        ("predict fp32", lambda: predict_chunks(model, chunks, batch=args.batch,
+                                                precision="fp32"), "fp32"),
+        ("predict auto", lambda: predict_chunks(model, chunks, batch=args.batch),
+         "bf16" if bf16_inference_available("cpu") else "fp32"),
+    ]
+    if not args.no_onnx:
+        path = onnx_path(model)
+        if path is not None:
+            from artifactnet_core.detector.export import OnnxDetector
 
-        mag_np = mag[0].numpy()
-        t_librosa = best_of(lambda: librosa.decompose.hpss(mag_np, kernel_size=31, power=2.0),
-                            args.repeat + 1)
-        ratio = f"{t_librosa / t_torch:.2f}x (librosa {t_librosa:.3f} s)"
-    except ImportError:
-        ratio = "librosa not installed"
-    torch.set_num_threads(all_threads)
-    print(f"\nHPSS of one chunk {tuple(mag.shape[1:])}, 1 thread: torch {t_torch:.3f} s; "
-          f"speed-up over librosa: {ratio}")
+            detector = OnnxDetector(path, threads=threads)
+            paths.append(("onnxruntime", lambda: detector.predict_proba(
+                chunks.numpy(), batch=args.batch), "fp32"))
+    if args.compile:
+        import torch._inductor.config as inductor_config
 
-    if torch.cuda.is_available():
-        gpu = model.to("cuda")
-        batch = chunks.to("cuda")
-        t_gpu = best_of(lambda: predict_chunks(gpu, batch, batch=len(batch)), args.repeat)
-        mags = gpu.spectrogram(batch)
-        t_hpss = best_of(lambda: hpss(mags, kernel_size=31, power=2.0), args.repeat)
-        print(f"\nGPU {torch.cuda.get_device_name(0)}: {audio_s / t_gpu:.0f}x real time "
-              f"({len(batch)} chunks in one batch); batched HPSS {t_hpss * 1e3:.1f} ms = "
-              f"{100 * t_hpss / t_gpu:.0f} % of the pipeline")
+        inductor_config.freezing = True  # weights as constants: folded, pre-packed for oneDNN
+        compiled = torch.compile(model.unet.infer)
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            compiled(model.spectrogram(chunks[:args.batch]))
+        compile_s = time.perf_counter() - t0
+
+        def compiled_path() -> np.ndarray:
+            out = []
+            with torch.inference_mode():
+                for i in range(0, len(chunks), args.batch):
+                    mag = model.spectrogram(chunks[i:i + args.batch])
+                    base = model.featurizer.base_maps(mag, compiled(mag))
+                    out.append(torch.sigmoid(model.classify_base(base)))
+            return torch.cat(out).numpy()
+
+        paths.append((f"compiled ({compile_s:.0f} s once)", compiled_path,
+                      "bf16" if bf16_inference_available("cpu") else "fp32"))
+
+    print("\naudio -> P(AI) per chunk on all threads; gain = eager s / path s; "
+          "peak % = GFLOP/s done / matmul peak of the path's dtype")
+    print(f"{'path':<22} {'gain':>6} {'s/chunk':>8} {'RTF':>7} {'GFLOP/s':>8} {'peak %':>7}"
+          f" {'max |dP|':>9}")
+    t_eager = None
+    for name, fn, dtype in paths:
+        t = best_of(fn, args.repeat) / len(chunks)
+        t_eager = t_eager or t
+        proba = np.asarray(fn() if name != "eager fp32" else reference, dtype=np.float64)
+        diff = float(np.abs(proba - reference).max())
+        rate = flops / t / 1e9
+        print(f"{name:<22} {t_eager / t:>5.2f}x {t:>8.3f} {cfg.chunk_seconds / t:>6.1f}x "
+              f"{rate:>8.0f} {100 * rate / peaks[dtype]:>6.0f}% {diff:>9.1e}")
+
+    components(model, chunks, args.repeat)
+    thread_scan(model, chunks, args, threads)
+    decode_overlap(model, args, threads)
+
+
+def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
+    """Per-chunk time of each stage on all threads, and HPSS against librosa on one thread."""
+    x = chunks[:1]
+    k = model.config.hpss_kernel
+    with torch.inference_mode():
+        mag = model.spectrogram(x)
+        residual = model.residual(mag)
+        rows = [
+            ("STFT", lambda: model.spectrogram(x)),
+            ("UNet eager fp32", lambda: model.unet(mag)),
+            ("UNet predict fp32", lambda: model.unet.infer(mag, precision="fp32")),
+            ("UNet predict auto", lambda: model.unet.infer(mag)),
+            ("median time, sort", lambda: median_filter(residual, kernel_size=k, dim=-1,
+                                                        method="sort")),
+            ("median time, network", lambda: median_filter(residual, kernel_size=k, dim=-1)),
+            ("median freq, sort", lambda: median_filter(residual, kernel_size=k, dim=-2,
+                                                        method="sort")),
+            ("median freq, network", lambda: median_filter(residual, kernel_size=k, dim=-2)),
+            ("HPSS (network)", lambda: hpss(residual, kernel_size=k)),
+            ("mel maps + CNN", lambda: model.classify_base(
+                model.featurizer.maps_from_parts(mag, residual, residual, residual))),
+        ]
+        print("\nstages, one chunk, all threads")
+        for name, fn in rows:
+            if model.unet is None and name.startswith("UNet"):
+                continue
+            print(f"  {name:<22} {1e3 * best_of(fn, repeat):8.1f} ms")
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            t_sort = best_of(lambda: median_filter(residual, kernel_size=k, dim=-1,
+                                                   method="sort"), repeat)
+            t_net = best_of(lambda: median_filter(residual, kernel_size=k, dim=-1), repeat)
+            t_hpss = best_of(lambda: hpss(residual, kernel_size=k), repeat)
+            try:
+                import librosa
+
+                r = residual[0].numpy()
+                t_lib = best_of(lambda: librosa.decompose.hpss(r, kernel_size=k, power=2.0),
+                                repeat)
+                lib = f"librosa {t_lib:.3f} s: {t_lib / t_hpss:.1f}x faster"
+            except ImportError:
+                lib = "librosa not installed"
+        finally:
+            torch.set_num_threads(threads)
+        print(f"  1 thread: {k}-tap median network {t_sort / t_net:.1f}x faster than sorting "
+              f"({1e3 * t_net:.1f} vs {1e3 * t_sort:.1f} ms); HPSS {t_hpss:.3f} s vs {lib}")
+
+
+def thread_scan(model: ArtifactNet, chunks: torch.Tensor, args: argparse.Namespace,
+                threads: int) -> None:
+    """The default path on 1 thread and on all threads."""
+    print("\nthreads (predict auto):", end="")
+    for n in sorted({1, threads}):
+        torch.set_num_threads(n)
+        t = best_of(lambda: predict_chunks(model, chunks, batch=args.batch), 1) / len(chunks)
+        print(f"  {n}: {model.config.chunk_seconds / t:.1f}x", end="")
+    torch.set_num_threads(threads)
+    print()
+
+
+def decode_overlap(model: ArtifactNet, args: argparse.Namespace, threads: int) -> None:
+    """Decoding the real file, alone and while the detector scores audio on the other threads."""
+    if not REAL_MUSIC.is_file():
+        print("\ndecode: no real file to decode (wesnoth-1.16-music not installed)")
+        return
+    from artifactnet_core.detector.audio import load_audio
+
+    t0 = time.perf_counter()
+    audio = load_audio(REAL_MUSIC, sr=SR)
+    t_decode = time.perf_counter() - t0
+    seconds = audio.size / SR
+    chunks = torch.from_numpy(split_chunks(audio[:args.chunks * model.config.chunk_samples],
+                                           model.config.chunk_samples))
+    t_score = best_of(lambda: predict_chunks(model, chunks, batch=args.batch), 1)
+    done = threading.Event()
+
+    def decode_loop() -> None:
+        with contextlib.suppress(Exception):
+            load_audio(REAL_MUSIC, sr=SR)
+        done.set()
+
+    decoder = threading.Thread(target=decode_loop)
+    t0 = time.perf_counter()
+    decoder.start()
+    predict_chunks(model, chunks, batch=args.batch)
+    decoder.join()
+    t_both = time.perf_counter() - t0
+    print(f"\ndecode {REAL_MUSIC.name} ({seconds:.0f} s, Vorbis -> 44.1 kHz mono): "
+          f"{seconds / t_decode:.0f}x real time; scoring {len(chunks)} chunks {t_score:.2f} s; "
+          f"both overlapped in two threads {t_both:.2f} s vs {t_score + t_decode:.2f} s one "
+          f"after the other")
 
 
 if __name__ == "__main__":

@@ -105,3 +105,38 @@ def test_delta_matches_librosa(order):
     x = np.random.default_rng(1).standard_normal((128, 345)).astype(np.float32)
     ours = S.delta(torch.from_numpy(x), order=order).numpy()
     np.testing.assert_allclose(ours, librosa.feature.delta(x, order=order), atol=1e-4)
+
+
+@pytest.mark.parametrize("kernel", [1, 3, 5, 7, 15, 31, 63])
+def test_median_network_equals_sorting_exactly(kernel):
+    gen = torch.Generator().manual_seed(kernel)
+    x = torch.rand(2, 70, 45, generator=gen)
+    x[0, :, 1::2] = x[0, :, ::2][..., :22]  # ties
+    x[1, ::3] = 0.25  # runs of equal values
+    for dim in (0, 1, 2):
+        net = S.median_filter(x, kernel_size=kernel, dim=dim)
+        ref = S.median_filter(x, kernel_size=kernel, dim=dim, method="sort")
+        assert torch.equal(net, ref), (kernel, dim)
+    small_blocks = S.median_filter(x, kernel_size=kernel, dim=1, block_elements=500)
+    assert torch.equal(small_blocks, S.median_filter(x, kernel_size=kernel, dim=1, method="sort"))
+
+
+def test_median_network_matches_scipy_on_a_spectrogram(mag_ref):
+    from scipy.ndimage import median_filter as scipy_median
+
+    for axis in (0, 1):
+        ours = S.median_filter(torch.from_numpy(mag_ref), kernel_size=31, dim=axis).numpy()
+        size = [1, 1]
+        size[axis] = 31
+        assert np.array_equal(ours, scipy_median(mag_ref, size=size, mode="reflect"))
+
+
+@pytest.mark.parametrize("kernel", [0, 4, -3])
+def test_median_filter_rejects_even_or_empty_kernels(kernel):
+    with pytest.raises(ValueError, match="kernel_size"):
+        S.median_filter(torch.rand(5, 5), kernel_size=kernel, dim=0)
+
+
+def test_median_filter_rejects_unknown_method():
+    with pytest.raises(ValueError, match="method"):
+        S.median_filter(torch.rand(5, 5), kernel_size=3, dim=0, method="histogram")

@@ -29,11 +29,12 @@ from artifactnet_core.detector.classifier import CompactCNN
 from artifactnet_core.detector.config import AGGREGATES, ArtifactNetConfig
 from artifactnet_core.detector.features import FEATURE_SETS, ForensicFeaturizer
 from artifactnet_core.detector.spectral import magnitude
-from artifactnet_core.detector.unet import ArtifactUNet
+from artifactnet_core.detector.unet import ArtifactUNet, inference_dtype
 from artifactnet_core.paths import WEIGHTS_DIR
 
 __all__ = ["DEFAULT_WEIGHTS", "ArtifactNet", "ArtifactNetConfig", "aggregate_chunks",
-           "default_weights", "load_model", "predict_chunks", "save_model"]
+           "chunk_inference_bytes", "default_weights", "inference_batch_size", "load_model",
+           "predict_chunks", "save_model"]
 
 #: The weights shipped inside the package.
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "artifactnet.safetensors"
@@ -74,22 +75,23 @@ class ArtifactNet(nn.Module):
         """Magnitude ``|X|`` ``(batch, 1025, frames)`` of audio clipped to [-1, 1]."""
         return spectrogram(audio, self.config)
 
-    def residual(self, mag: torch.Tensor) -> torch.Tensor:
+    def residual(self, mag: torch.Tensor, *, precision: str = "auto") -> torch.Tensor:
         """The forensic residual ``R = M * |X|`` (``|X|`` itself when the UNet is ablated).
 
         In training mode gradients flow through the UNet; in eval mode it runs through
-        :meth:`ArtifactUNet.infer` (bfloat16 where that is fast).
+        :meth:`ArtifactUNet.infer` in ``precision`` (``auto``: bfloat16 where that is fast).
         """
         if self.unet is None:
             return mag
-        return self.unet(mag) if self.training else self.unet.infer(mag)
+        return self.unet(mag) if self.training else self.unet.infer(mag, precision=precision)
 
-    def base_maps(self, audio: torch.Tensor) -> torch.Tensor:
+    def base_maps(self, audio: torch.Tensor, *, precision: str = "auto") -> torch.Tensor:
         """The expensive half of the path: mel-dB maps of R, H and P, ``(batch, 3, n_mels,
         frames)``, for audio chunks ``(batch, samples)`` (see :meth:`ForensicFeaturizer.base_maps`).
+        ``precision`` is the UNet's in eval mode (:meth:`residual`).
         """
         mag = self.spectrogram(audio)
-        return self.featurizer.base_maps(mag, self.residual(mag))
+        return self.featurizer.base_maps(mag, self.residual(mag, precision=precision))
 
     def classify_base(self, base: torch.Tensor) -> torch.Tensor:
         """The cheap half: logits ``(batch,)`` from base maps (the feature set's channels are
@@ -100,16 +102,18 @@ class ArtifactNet(nn.Module):
         """Forensic feature maps ``(batch, channels, n_mels, frames)`` of audio chunks."""
         return self.featurizer.channels_from_base(self.base_maps(audio))
 
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        return self.classify_base(self.base_maps(audio))
+    def forward(self, audio: torch.Tensor, *, precision: str = "auto") -> torch.Tensor:
+        return self.classify_base(self.base_maps(audio, precision=precision))
 
     @torch.inference_mode()
-    def predict_proba(self, audio: torch.Tensor) -> torch.Tensor:
-        """P(AI) per chunk for audio ``(batch, samples)``, in eval mode."""
+    def predict_proba(self, audio: torch.Tensor, *, precision: str = "auto") -> torch.Tensor:
+        """P(AI) per chunk for audio ``(batch, samples)``, in eval mode; ``precision`` of the
+        UNet as in :meth:`ArtifactUNet.infer` (``auto``: bfloat16 where it is fast, which keeps
+        P(AI) within 1e-3 of float32: ``tests/test_fast_paths.py``)."""
         was_training = self.training
         self.eval()
         try:
-            return torch.sigmoid(self(audio))
+            return torch.sigmoid(self(audio, precision=precision))
         finally:
             self.train(was_training)
 
@@ -124,7 +128,8 @@ class ArtifactNet(nn.Module):
         return parts
 
 
-def predict_chunks(model: ArtifactNet, chunks: np.ndarray, *, batch: int = 4) -> np.ndarray:
+def predict_chunks(model: ArtifactNet, chunks: np.ndarray, *, batch: int | None = 4,
+                   precision: str = "auto") -> np.ndarray:
     """The detector's P(AI) for each chunk, ``batch`` chunks per forward pass.
 
     Parameters
@@ -133,8 +138,11 @@ def predict_chunks(model: ArtifactNet, chunks: np.ndarray, *, batch: int = 4) ->
         The detector (any device; it runs in eval mode via :meth:`ArtifactNet.predict_proba`).
     chunks : numpy.ndarray or torch.Tensor
         ``(n_chunks, model.config.chunk_samples)`` mono samples at the model's rate.
-    batch : int
-        Chunks per forward pass (memory: about 0.3 GB per chunk for the paper-size UNet).
+    batch : int or None
+        Chunks per forward pass; ``None``: as many as the memory budget allows
+        (:func:`inference_batch_size`).
+    precision : {"auto", "fp32", "bf16"}
+        The UNet's precision (:meth:`ArtifactUNet.infer`).
 
     Returns
     -------
@@ -142,9 +150,96 @@ def predict_chunks(model: ArtifactNet, chunks: np.ndarray, *, batch: int = 4) ->
         ``(n_chunks,)`` float64 probabilities.
     """
     device = next(model.parameters()).device
-    out = [model.predict_proba(torch.as_tensor(chunks[i:i + batch], device=device)).float().cpu()
+    if batch is None:
+        batch = inference_batch_size(model.config, device, precision=precision)
+    out = [model.predict_proba(torch.as_tensor(chunks[i:i + batch], device=device),
+                               precision=precision).float().cpu()
            for i in range(0, len(chunks), batch)]
     return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
+
+
+#: Default peak-memory budget of one forward pass when the batch is chosen by memory.
+INFERENCE_MEMORY_BUDGET = 16 * 2**30
+#: Memory held apart from the chunks' activations (CUDA context, cuDNN workspace, weights).
+_FIXED_INFERENCE_BYTES = 2**30
+
+
+def chunk_inference_bytes(config: ArtifactNetConfig, *, dtype: torch.dtype = torch.bfloat16,
+                          margin: float = 1.5) -> int:
+    """Upper estimate of the memory one chunk adds to a forward pass of
+    :meth:`ArtifactNet.predict_proba`, in bytes.
+
+    The peak is in the UNet's last up-sampling block at full resolution, where the skip
+    connection, the concatenated input of the block, its two outputs and the lower level's
+    output are alive at once; the spectrogram, HPSS and mel maps are float32 and far smaller.
+    ``margin`` covers allocator rounding and fragmentation (``benchmarks/gpu.py`` prints the
+    measured peak beside this estimate).
+
+    Parameters
+    ----------
+    config : ArtifactNetConfig
+        The detector's front end and widths.
+    dtype : torch.dtype
+        The UNet's activation dtype (:func:`~artifactnet_core.detector.unet.inference_dtype`).
+    margin : float
+        Factor applied to the estimate.
+    """
+    bins, frames, pixels, (w0, w1) = _unet_geometry(config)
+    elem = torch.empty(0, dtype=dtype).element_size()
+    unet = (4 * w0 + 2 * w1) * pixels * elem if config.use_unet else 0
+    spectral = 12 * bins * frames * 4  # |X|, R, H, P, two medians, masks, block temporaries
+    return int(margin * (unet + spectral))
+
+
+def _unet_geometry(config: ArtifactNetConfig) -> tuple[int, int, int, tuple[int, int]]:
+    # STFT bins and frames of a chunk, the UNet's padded pixels, its two top widths.
+    bins = 1 + config.n_fft // 2
+    frames = 1 + config.chunk_samples // config.hop_length
+    mult = 2 ** (len(config.unet_multipliers) - 1)
+    pixels = (-(-bins // mult) * mult) * (-(-frames // mult) * mult)
+    w0, w1 = (config.unet_base_width * m for m in config.unet_multipliers[:2])
+    return bins, frames, pixels, (w0, w1)
+
+
+def inference_batch_size(config: ArtifactNetConfig, device: torch.device | str, *,
+                         precision: str = "auto", budget_bytes: int = INFERENCE_MEMORY_BUDGET,
+                         free_bytes: int | None = None, max_batch: int = 256) -> int:
+    """Chunks per forward pass whose estimated peak memory stays within the budget.
+
+    The budget is the smaller of ``budget_bytes`` and 90 % of the device's free memory
+    (``torch.cuda.mem_get_info`` on a GPU; on a CPU only ``budget_bytes``), less a fixed
+    1 GiB for the CUDA context, workspaces and weights. The batch is also kept small enough
+    that no activation reaches 2**31 elements, the limit of 32-bit-indexed GPU kernels.
+
+    Parameters
+    ----------
+    config : ArtifactNetConfig
+        The detector's configuration.
+    device : torch.device or str
+        Where the forward pass runs.
+    precision : {"auto", "fp32", "bf16"}
+        The UNet's precision (:func:`~artifactnet_core.detector.unet.inference_dtype`).
+    budget_bytes : int
+        Peak-memory budget in bytes (default 16 GiB).
+    free_bytes : int, optional
+        Free device memory in bytes; measured when omitted.
+    max_batch : int
+        Upper bound on the result.
+
+    Returns
+    -------
+    int
+        At least 1 (one chunk is always tried).
+    """
+    device = torch.device(device)
+    if free_bytes is None and device.type == "cuda":
+        free_bytes = torch.cuda.mem_get_info(device)[0]
+    budget = budget_bytes if free_bytes is None else min(budget_bytes, int(0.9 * free_bytes))
+    per_chunk = chunk_inference_bytes(config, dtype=inference_dtype(device, precision))
+    by_memory = (budget - _FIXED_INFERENCE_BYTES) // per_chunk
+    _, _, pixels, (w0, w1) = _unet_geometry(config)
+    by_index = (2**31 - 1) // ((w0 + w1) * pixels)  # the top up-block's concatenated input
+    return int(max(1, min(max_batch, by_memory, by_index)))
 
 
 def aggregate_chunks(p_chunks: np.ndarray, *, method: str = "median",

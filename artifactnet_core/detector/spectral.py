@@ -8,6 +8,7 @@ reflect-padded median filters, split-zero soft masks) this module makes the same
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -179,20 +180,170 @@ def power_to_db(power: torch.Tensor, *, ref: torch.Tensor | float = 1.0, amin: f
     return db
 
 
-def _symmetric_index(length: int, pad: int, device: torch.device) -> torch.Tensor:
-    # Indices of a half-sample symmetric extension (scipy.ndimage mode "reflect": d c b a|a b c d),
-    # valid for any pad, even one longer than the signal.
-    idx = torch.arange(-pad, length + pad, device=device) % (2 * length)
+def _symmetric_index(length: int, left: int, right: int, device: torch.device) -> torch.Tensor:
+    # Indices of a half-sample symmetric extension (scipy.ndimage mode "reflect": d c b a|a b c d)
+    # by ``left`` and ``right`` samples, valid for any pad, even one longer than the signal.
+    idx = torch.arange(-left, length + right, device=device) % (2 * length)
     return torch.where(idx >= length, 2 * length - 1 - idx, idx)
 
 
+def _batcher_pairs(n: int) -> list[tuple[int, int]]:
+    # Batcher's odd-even merge sort on n (a power of two) wires: after the comparators
+    # (i, j), i < j, each putting the smaller value on i, the wires hold their values sorted.
+    pairs = []
+    p = 1
+    while p < n:
+        k = p
+        while k >= 1:
+            for j in range(k % p, n - k, 2 * k):
+                for i in range(min(k, n - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return pairs
+
+
+class _SelectionNetwork:
+    """A program of elementwise min / max operations that selects order statistics.
+
+    Nodes are the inputs and the min or max of two earlier nodes. While the program is built,
+    what is known about the order of nodes (``min(a, b) <= a``; selected order statistics are
+    sorted) is tracked, so a comparison whose outcome is already known costs nothing, and an
+    expression already built is reused.
+    """
+
+    _INF = -1  # a padding wire holding +infinity: it never moves below a real value
+
+    def __init__(self, n_inputs: int):
+        self.nodes: list[tuple[str, int, int]] = [("in", i, i) for i in range(n_inputs)]
+        self.below = [{i} for i in range(n_inputs)]  # nodes known to be <= node
+        self.above = [{i} for i in range(n_inputs)]  # nodes known to be >= node
+        self.known: dict[tuple[str, int, int], int] = {}
+
+    def _node(self, op: str, u: int, v: int) -> int:
+        key = (op, min(u, v), max(u, v))
+        if key not in self.known:
+            self.nodes.append(key)
+            new = len(self.nodes) - 1
+            if op == "min":
+                below, above = self.below[u] & self.below[v], self.above[u] | self.above[v]
+            else:
+                below, above = self.below[u] | self.below[v], self.above[u] & self.above[v]
+            self.below.append(below | {new})
+            self.above.append(above | {new})
+            for w in above:
+                self.below[w].add(new)
+            for w in below:
+                self.above[w].add(new)
+            self.known[key] = new
+        return self.known[key]
+
+    def compare(self, u: int, v: int) -> tuple[int, int]:
+        """``(min, max)`` of nodes ``u`` and ``v``."""
+        if v == self._INF or u == v:
+            return u, v
+        if u == self._INF:
+            return v, u
+        if u in self.below[v]:
+            return u, v
+        if v in self.below[u]:
+            return v, u
+        return self._node("min", u, v), self._node("max", u, v)
+
+    def select(self, wires: list[int], ranks: list[int]) -> list[int]:
+        """The nodes holding order statistics ``ranks`` (0: smallest) of ``wires``."""
+        n = 1 << max(0, len(wires) - 1).bit_length()
+        w = list(wires) + [self._INF] * (n - len(wires))
+        for a, b in _batcher_pairs(n):
+            w[a], w[b] = self.compare(w[a], w[b])
+        return [w[r] for r in ranks]
+
+    def mark_sorted(self, nodes: list[int]) -> None:
+        """Record that ``nodes`` are in ascending order."""
+        for lo, hi in zip(nodes, nodes[1:], strict=False):
+            for x in self.below[lo]:
+                for y in self.above[hi]:
+                    self.below[y].add(x)
+                    self.above[x].add(y)
+
+    def schedule(self, outputs: list[int]) -> tuple[list[tuple[int, int]], list[tuple], list[int]]:
+        """Compile to ``(inputs, steps, outputs)``: ``inputs`` pairs a node with its input
+        offset, each step ``(node, is_min, a, b, dead)`` computes one node and names the nodes
+        not needed after it."""
+        needed: set[int] = set()
+        stack = list(outputs)
+        while stack:
+            u = stack.pop()
+            if u not in needed:
+                needed.add(u)
+                op, a, b = self.nodes[u]
+                if op != "in":
+                    stack += [a, b]
+        order = sorted(needed)  # creation order is a topological order
+        last_use = {}
+        for u in order:
+            op, a, b = self.nodes[u]
+            if op != "in":
+                last_use[a] = last_use[b] = u
+        last_use.update({u: len(self.nodes) for u in outputs})  # outputs are never freed
+        inputs = [(u, self.nodes[u][1]) for u in order if self.nodes[u][0] == "in"]
+        steps = []
+        for u in order:
+            op, a, b = self.nodes[u]
+            if op != "in":
+                dead = tuple(sorted({x for x in (a, b) if last_use[x] == u}))
+                steps.append((u, op == "min", a, b, dead))
+        return inputs, steps, list(outputs)
+
+
+@functools.lru_cache(maxsize=16)
+def _median_program(kernel_size: int, group: int) -> tuple[list, list, list]:
+    # The medians of ``group`` neighbouring windows of ``kernel_size`` samples, from the
+    # ``group + kernel_size - 1`` samples they cover. The windows share a core of
+    # ``kernel_size - group + 1`` samples; only the core's order statistics ``r - group + 1 ..
+    # r`` (r = kernel_size // 2) can be a window's median, so they are selected once, and
+    # each window's median is the median of those ``group`` values and its ``group - 1`` own
+    # samples.
+    half = kernel_size // 2
+    net = _SelectionNetwork(group + kernel_size - 1)
+    core = net.select(list(range(group - 1, kernel_size)),
+                      list(range(half - group + 1, half + 1)))
+    net.mark_sorted(core)
+    outputs = []
+    for i in range(group):
+        own = list(range(i, group - 1)) + list(range(kernel_size, kernel_size + i))
+        outputs.append(net.select(core + own, [group - 1])[0])
+    return net.schedule(outputs)
+
+
+#: Longest kernel filtered by the selection network; longer ones sort each window.
+_NETWORK_MAX_KERNEL = 63
+
+
+def _median_group(kernel_size: int) -> int:
+    # Windows per shared core: 8 for the paper's 31 (about 70 min/max per output instead of
+    # 274 for one window alone), fewer for short kernels, whose core must stay non-empty.
+    return min(8, 1 << (((kernel_size + 1) // 2).bit_length() - 1))
+
+
 def median_filter(x: torch.Tensor, *, kernel_size: int, dim: int,
-                  block_elements: int = 1 << 24) -> torch.Tensor:
+                  block_elements: int = 1 << 24, method: str = "network") -> torch.Tensor:
     """Running median of odd length ``kernel_size`` along one dimension.
 
-    Edges are extended symmetrically, as ``scipy.ndimage.median_filter(mode="reflect")``. The
-    sliding windows are materialised a block of rows at a time (at most ``block_elements``
-    values), so memory stays bounded for large batches.
+    Edges are extended symmetrically, as ``scipy.ndimage.median_filter(mode="reflect")``. Both
+    methods return exactly the same values (medians are input values; no arithmetic happens):
+
+    * ``"network"`` (default, kernels up to 63): a selection network of elementwise
+      ``minimum`` / ``maximum`` on whole tensors, no sort. Neighbouring windows share most of
+      their samples, so 8 of them are done at once from the order statistics of their common
+      core: about 70 min/max per output for a 31-tap median, 10-15x faster than sorting on a
+      CPU and a handful of large elementwise kernels on a GPU.
+    * ``"sort"``: each window is materialised (``unfold``) and its median taken with
+      ``torch.median``; the reference, used for longer kernels.
+
+    Work is done a block of rows at a time (at most about ``block_elements`` input values), so
+    memory stays bounded for large batches.
 
     Parameters
     ----------
@@ -203,15 +354,60 @@ def median_filter(x: torch.Tensor, *, kernel_size: int, dim: int,
     dim : int
         Dimension to filter along.
     block_elements : int
-        Upper bound on the window values held at once.
+        Upper bound on the input values (``"network"``) or window values (``"sort"``) held at
+        once.
+    method : {"network", "sort"}
+        How each median is found (same result).
     """
-    if kernel_size % 2 != 1:
-        raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+    if kernel_size % 2 != 1 or kernel_size < 1:
+        raise ValueError(f"kernel_size must be a positive odd integer, got {kernel_size}")
+    if method not in ("network", "sort"):
+        raise ValueError(f"unknown median method {method!r}; 'network' or 'sort'")
+    if method == "sort" or kernel_size > _NETWORK_MAX_KERNEL:
+        return _median_by_sorting(x, kernel_size=kernel_size, dim=dim,
+                                  block_elements=block_elements)
+    dim = dim % x.ndim
+    length = x.shape[dim]
+    # (rows, length, inner): the filtered dimension in the middle, contiguous inner rows.
+    inner = math.prod(x.shape[dim + 1:])
+    flat = x.contiguous().reshape(-1, length, inner)
+    group = _median_group(kernel_size)
+    n_groups = -(-length // group)
+    half = kernel_size // 2
+    index = _symmetric_index(length, half, half + n_groups * group - length, x.device)
+    if torch.compiler.is_compiling():  # a traced graph keeps the batch size symbolic: no loop
+        padded = flat.index_select(1, index)
+        medians = _run_median_program(padded, kernel_size, group, n_groups)
+        return medians[:, :length].reshape(x.shape)
+    step = max(1, block_elements // ((length + kernel_size) * inner))
+    out = torch.empty_like(flat)
+    for start in range(0, flat.shape[0], step):
+        padded = flat[start:start + step].index_select(1, index)
+        medians = _run_median_program(padded, kernel_size, group, n_groups)
+        out[start:start + step] = medians[:, :length]
+    return out.reshape(x.shape)
+
+
+def _run_median_program(padded: torch.Tensor, kernel_size: int, group: int,
+                        n_groups: int) -> torch.Tensor:
+    # ``padded`` (rows, n_groups * group + kernel_size - 1, inner) -> medians
+    # (rows, n_groups * group, inner); input offset i of window group q is padded[:, q*group+i].
+    inputs, steps, outputs = _median_program(kernel_size, group)
+    values = {u: padded[:, i:i + group * n_groups:group] for u, i in inputs}
+    for node, is_min, a, b, dead in steps:
+        values[node] = (torch.minimum if is_min else torch.maximum)(values[a], values[b])
+        for u in dead:
+            del values[u]
+    return torch.stack([values[u] for u in outputs], dim=2).flatten(1, 2)
+
+
+def _median_by_sorting(x: torch.Tensor, *, kernel_size: int, dim: int,
+                       block_elements: int) -> torch.Tensor:
     dim = dim % x.ndim
     moved = x.movedim(dim, -1)
     length = moved.shape[-1]
     rows = moved.reshape(-1, length)
-    index = _symmetric_index(length, kernel_size // 2, x.device)
+    index = _symmetric_index(length, kernel_size // 2, kernel_size // 2, x.device)
     step = max(1, block_elements // (length * kernel_size))
     out = torch.empty_like(rows)
     for start in range(0, rows.shape[0], step):

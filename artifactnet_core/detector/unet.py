@@ -8,8 +8,9 @@ an artifact, never invent energy that is not there.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import os
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -32,6 +33,82 @@ def bf16_inference_available(device: torch.device | str) -> bool:
         return False
 
 
+#: Inference precisions of :meth:`ArtifactUNet.infer`.
+PRECISIONS = ("auto", "fp32", "bf16")
+#: Largest element count of one tensor that every CUDA kernel indexes safely (32-bit offsets).
+_MAX_KERNEL_ELEMENTS = 2**31 - 1
+
+
+def inference_dtype(device: torch.device | str, precision: str = "auto") -> torch.dtype:
+    """The dtype :meth:`ArtifactUNet.infer` runs its convolutions in: ``bf16`` or ``fp32`` as
+    asked, ``auto``: bfloat16 where it is fast (:func:`bf16_inference_available`)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; one of {PRECISIONS}")
+    if precision == "auto":
+        precision = "bf16" if bf16_inference_available(device) else "fp32"
+    return torch.bfloat16 if precision == "bf16" else torch.float32
+
+
+def upsample_bilinear(y: torch.Tensor, size: Sequence[int], *,
+                      max_elements: int | None = None) -> torch.Tensor:
+    """Bilinear resize of ``(batch, channels, h, w)`` to ``size`` (``align_corners=False``).
+
+    CUDA's channels-last kernel refuses outputs of ``2**31`` elements or more (``upsample_
+    bilinear2d_nhwc only supports output tensors with less than INT_MAX elements``); a larger
+    batch is resized in slices of items written into one output.
+
+    Parameters
+    ----------
+    y : torch.Tensor
+        Input maps.
+    size : (int, int)
+        Output height and width.
+    max_elements : int, optional
+        Largest output of one kernel call; default ``2**31 - 1`` on a GPU, unlimited on a CPU.
+    """
+    if max_elements is None:
+        max_elements = _MAX_KERNEL_ELEMENTS if y.device.type == "cuda" else None
+    per_item = y.shape[1] * size[0] * size[1]
+    if max_elements is None or y.shape[0] * per_item <= max_elements or y.shape[0] == 1:
+        return F.interpolate(y, size=tuple(size), mode="bilinear", align_corners=False)
+    step = max(1, max_elements // per_item)
+    memory_format = (torch.channels_last if y.is_contiguous(memory_format=torch.channels_last)
+                     else torch.contiguous_format)
+    out = torch.empty((y.shape[0], y.shape[1], *size), dtype=y.dtype, device=y.device,
+                      memory_format=memory_format)
+    for start in range(0, y.shape[0], step):
+        out[start:start + step] = F.interpolate(y[start:start + step], size=tuple(size),
+                                                mode="bilinear", align_corners=False)
+    return out
+
+
+def _fold_batch_norm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    # Eval-mode batch norm after a convolution is an affine map per channel, so it folds into
+    # the convolution's weight and bias: one pass over the activations fewer, same function.
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    bias = bn.bias - bn.running_mean * scale
+    if conv.bias is not None:
+        bias = bias + conv.bias * scale
+    return conv.weight * scale[:, None, None, None], bias
+
+
+class _FoldedConvs:
+    """Convolutions with batch norm folded in, each followed by ReLU: a
+    :class:`DoubleConv` for inference, in one dtype and channels-last layout."""
+
+    def __init__(self, pairs: list[tuple[nn.Conv2d, nn.BatchNorm2d]], dtype: torch.dtype):
+        self.layers = []
+        for conv, bn in pairs:
+            weight, bias = _fold_batch_norm(conv, bn)
+            self.layers.append((weight.to(dtype).contiguous(memory_format=torch.channels_last),
+                                bias.to(dtype), conv.padding))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        for weight, bias, padding in self.layers:
+            x = F.conv2d(x, weight, bias, padding=padding).relu_()
+        return x
+
+
 class DoubleConv(nn.Module):
     """Two 3x3 convolutions, each followed by batch norm and ReLU."""
 
@@ -46,6 +123,10 @@ class DoubleConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.block(x)
+
+    def conv_bn_pairs(self) -> list[tuple[nn.Conv2d, nn.BatchNorm2d]]:
+        """Each convolution with the batch norm that follows it."""
+        return [(self.block[0], self.block[1]), (self.block[3], self.block[4])]
 
 
 class ArtifactUNet(nn.Module):
@@ -99,20 +180,32 @@ class ArtifactUNet(nn.Module):
 
     def mask(self, mag: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
         """Predict the mask ``M`` for magnitudes ``(batch, freq, frames)``; same shape out."""
+        x, (freq, frames) = self._network_input(mag, scale)
+        logits = self._unet(x, self.inc, list(self.down), list(self.up), self.head)
+        return self._bound(logits[:, 0, :freq, :frames])
+
+    def _network_input(self, mag: torch.Tensor,
+                       scale: torch.Tensor | None) -> tuple[torch.Tensor, tuple[int, int]]:
+        # (batch, 1, freq, frames) padded to a multiple of 2**depth, and the unpadded size.
         x = self.normalise(mag, scale).unsqueeze(1)
         freq, frames = x.shape[-2:]
         mult = 2**self.depth
-        pad_f, pad_t = (-freq) % mult, (-frames) % mult
-        x = F.pad(x, (0, pad_t, 0, pad_f))
-        skips = [self.inc(x)]
-        for block in self.down:
+        return F.pad(x, (0, (-frames) % mult, 0, (-freq) % mult)), (freq, frames)
+
+    @staticmethod
+    def _unet(x: torch.Tensor, inc: Callable, down: list[Callable], up: list[Callable],
+              head: Callable) -> torch.Tensor:
+        # The UNet's wiring, shared by training (modules) and inference (folded convolutions).
+        skips = [inc(x)]
+        for block in down:
             skips.append(block(F.max_pool2d(skips[-1], 2)))
         y = skips.pop()
-        for block in self.up:
+        for block in up:
             skip = skips.pop()
-            y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            y = block(torch.cat([y, skip], dim=1))
-        logits = self.head(y)[:, 0, :freq, :frames]
+            y = block(torch.cat([upsample_bilinear(y, skip.shape[-2:]), skip], dim=1))
+        return head(y)
+
+    def _bound(self, logits: torch.Tensor) -> torch.Tensor:
         if self.mask_bound is None:
             return F.softplus(logits)
         return self.mask_bound * torch.sigmoid(logits)
@@ -121,18 +214,51 @@ class ArtifactUNet(nn.Module):
         """Return the residual ``R = M * |X|`` for magnitudes ``(batch, freq, frames)``."""
         return self.mask(mag, scale) * mag
 
-    @torch.no_grad()
-    def infer(self, mag: torch.Tensor) -> torch.Tensor:
-        """The residual for inference (no gradients), float32 out.
+    def _inference_blocks(self, dtype: torch.dtype) -> tuple[Callable, list, list, Callable]:
+        # Folded weights, rebuilt only when a parameter or buffer changed (training, loading)
+        # or another dtype / device is asked for. A graph being traced (ONNX export,
+        # torch.compile) folds inside the graph instead: it has no data pointers to key on.
+        if torch.compiler.is_compiling():
+            return self._fold(dtype)
+        tensors = [*self.parameters(), *self.buffers()]
+        key = (dtype, tensors[0].device,
+               tuple((t.data_ptr(), t._version) for t in tensors))
+        cached = getattr(self, "_folded", None)
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                self._folded = cached = (key, self._fold(dtype))
+        return cached[1]
 
-        Where bfloat16 is fast (:func:`bf16_inference_available`) the convolutions run in
-        bfloat16 - 2-3x faster on a CPU with AVX-512 BF16 - while the mask and the product with
-        ``|X|`` stay in float32. Feature extraction for training and ``artifactnet detect`` both
-        go through here, so they always see the same residual.
+    def _fold(self, dtype: torch.dtype) -> tuple[Callable, list, list, Callable]:
+        head_w = self.head.weight.to(dtype).contiguous(memory_format=torch.channels_last)
+        head_b = self.head.bias.to(dtype)
+        return (_FoldedConvs(self.inc.conv_bn_pairs(), dtype),
+                [_FoldedConvs(b.conv_bn_pairs(), dtype) for b in self.down],
+                [_FoldedConvs(b.conv_bn_pairs(), dtype) for b in self.up],
+                functools.partial(F.conv2d, weight=head_w, bias=head_b))
+
+    @torch.no_grad()
+    def infer(self, mag: torch.Tensor, *, precision: str = "auto") -> torch.Tensor:
+        """The residual for inference (no gradients, batch norm with its running statistics),
+        float32 out.
+
+        Batch norm is folded into the convolutions, activations are channels-last, and where
+        bfloat16 is fast (:func:`bf16_inference_available`; ``precision="auto"``) the whole
+        network runs in bfloat16 - about 2.5x faster than float32 on a CPU with AVX-512 BF16 and
+        on tensor-core GPUs - while the mask and the product with ``|X|`` stay in float32.
+        Feature extraction for training and ``artifactnet detect`` both go through here, so they
+        always see the same residual.
+
+        Parameters
+        ----------
+        mag : torch.Tensor
+            Magnitudes ``(batch, freq, frames)``.
+        precision : {"auto", "fp32", "bf16"}
+            Dtype of the convolutions (:func:`inference_dtype`).
         """
-        use_bf16 = bf16_inference_available(mag.device)
-        ctx = (torch.autocast(mag.device.type, dtype=torch.bfloat16) if use_bf16
-               else contextlib.nullcontext())
-        with ctx:
-            mask = self.mask(mag)
-        return mask.float() * mag
+        dtype = inference_dtype(mag.device, precision)
+        inc, down, up, head = self._inference_blocks(dtype)
+        x, (freq, frames) = self._network_input(mag, None)
+        x = x.to(dtype).contiguous(memory_format=torch.channels_last)
+        logits = self._unet(x, inc, down, up, head)
+        return self._bound(logits[:, 0, :freq, :frames].float()) * mag

@@ -1,0 +1,305 @@
+"""GPU benchmark of the ArtifactNet pipeline: batched inference paths and files -> P(AI) end to end.
+
+Runs in under 5 minutes on one offline CUDA machine from a small checkout of this repository
+with nothing installed but torch and numpy, plus soundfile (and soxr) brought as wheels: it
+imports only the detector's model code and makes its own audio. Prints numbers; asserts nothing.
+
+1. **Batched paths** on chunks already in GPU memory, at the batch the memory-budget chooser
+   picks (:func:`artifactnet_core.detector.model.inference_batch_size`, 16 GiB by default):
+   float32 eager (batch norm as layers, medians by sorting), ``predict_proba`` in float32 and
+   in bfloat16 (folded, channels-last, selection-network medians) and, unless ``--no-compile``,
+   the bfloat16 UNet under ``torch.compile`` (its one-off warm-up printed). Each: real-time
+   factor, gain over eager (first), peak GPU memory against the chooser's estimate, and the
+   largest P(AI) difference from float32 eager. Then the stages of the default path and HPSS's
+   share of it.
+2. **End to end**: a folder of MP3 files made on the spot (music-like test signals), decoded by a
+   pool of CPU worker processes while the GPU scores the chunks already decoded; files/s and
+   audio-hours scored per hour.
+
+    python benchmarks/gpu.py                 # on a CUDA machine (about 3-4 minutes)
+    python benchmarks/gpu.py --quick         # a small run (also on a CPU: checks the script)
+    PYTHONPATH=. python benchmarks/gpu.py    # from a checkout that is not pip-installed
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # a checkout without pip install
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from artifactnet_core.detector.model import (  # noqa: E402
+    ArtifactNet,
+    ArtifactNetConfig,
+    aggregate_chunks,
+    chunk_inference_bytes,
+    inference_batch_size,
+)
+from artifactnet_core.detector.spectral import hpss, median_filter, softmask  # noqa: E402
+from artifactnet_core.detector.unet import inference_dtype  # noqa: E402
+
+SR = 44_100
+
+
+def music(seconds: float, *, seed: int) -> np.ndarray:
+    """Music-like test signal: decaying harmonic notes (random pitches) over gated noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    out = 0.05 * rng.standard_normal(t.size) * np.exp(-((t * 2) % 1.0) * 20)
+    for start in np.arange(0, seconds, 0.5):
+        f0 = 110 * 2 ** (rng.integers(0, 24) / 12)
+        env = np.where(t >= start, np.exp(-np.clip(t - start, 0, None) * 4), 0)
+        out += sum(0.1 / h * np.sin(2 * np.pi * f0 * h * t) for h in range(1, 6)) * env
+    return (0.7 * out / np.abs(out).max()).astype(np.float32)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn, device: torch.device, repeat: int) -> float:
+    """Shortest wall time of ``repeat`` calls after one warm-up call, in seconds."""
+    fn()
+    sync(device)
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def peak_bytes(fn, device: torch.device) -> int | None:
+    """Peak GPU memory allocated during one call (None on a CPU)."""
+    if device.type != "cuda":
+        fn()
+        return None
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats(device)
+    base = torch.cuda.memory_allocated(device)
+    fn()
+    sync(device)
+    return torch.cuda.max_memory_allocated(device) - base
+
+
+def eager_fp32(model: ArtifactNet, audio: torch.Tensor) -> torch.Tensor:
+    """Reference: float32 modules in turn (batch norm as layers), medians by sorting."""
+    with torch.no_grad():
+        mag = model.spectrogram(audio)
+        residual = model.unet(mag)
+        k = model.featurizer.hpss_kernel
+        h = median_filter(residual, kernel_size=k, dim=-1, method="sort")
+        p = median_filter(residual, kernel_size=k, dim=-2, method="sort")
+        base = model.featurizer.maps_from_parts(mag, residual, residual * softmask(h, p),
+                                                residual * softmask(p, h))
+        return torch.sigmoid(model.classify_base(base))
+
+
+def batched_paths(model: ArtifactNet, device: torch.device, args: argparse.Namespace) -> None:
+    cfg = model.config
+    batch = args.batch or inference_batch_size(cfg, device)
+    batch_fp32 = args.batch or inference_batch_size(cfg, device, precision="fp32")
+    n = max(batch, batch_fp32)
+    audio = torch.from_numpy(np.stack([music(cfg.chunk_seconds, seed=i) for i in range(n)]))
+    audio = audio.to(device)
+    dtype = inference_dtype(device)
+    print(f"\n1. batched paths, chunks in {device.type} memory; batch by memory budget: "
+          f"{batch} ({str(dtype)[6:]}) / {batch_fp32} (float32); estimate per chunk "
+          f"{chunk_inference_bytes(cfg, dtype=dtype) / 2**20:.0f} MiB")
+    with torch.no_grad():
+        reference = eager_fp32(model, audio[:batch_fp32])
+    paths = [
+        ("eager fp32", batch_fp32, lambda x: eager_fp32(model, x), torch.float32),
+        ("predict fp32", batch_fp32, lambda x: model.predict_proba(x, precision="fp32"),
+         torch.float32),
+        ("predict auto", batch, lambda x: model.predict_proba(x), dtype),
+    ]
+    if args.compile:
+        compiled_unet = torch.compile(model.unet.infer, dynamic=False)
+
+        def compiled(x: torch.Tensor) -> torch.Tensor:
+            with torch.inference_mode():
+                mag = model.spectrogram(x)
+                base = model.featurizer.base_maps(mag, compiled_unet(mag))
+                return torch.sigmoid(model.classify_base(base))
+
+        t0 = time.perf_counter()
+        compiled(audio[:batch])
+        sync(device)
+        paths.append((f"compiled ({time.perf_counter() - t0:.0f} s warm-up)", batch, compiled,
+                      dtype))
+    print(f"{'path':<26} {'gain':>6} {'batch':>5} {'ms/batch':>9} {'RTF':>8} {'peak GiB':>9} "
+          f"{'est GiB':>8} {'max |dP|':>9}")
+    t_eager = None
+    for name, b, fn, path_dtype in paths:
+        x = audio[:b]
+        t = timed(lambda: fn(x), device, args.repeat)  # noqa: B023
+        peak = peak_bytes(lambda: fn(x), device)  # noqa: B023
+        per_chunk_s = t / b
+        t_eager = t_eager or per_chunk_s
+        common = min(b, batch_fp32)
+        diff = float((fn(audio[:common]).float() - reference[:common]).abs().max())
+        est = (2**30 + b * chunk_inference_bytes(cfg, dtype=path_dtype)) / 2**30
+        peak_s = f"{peak / 2**30:9.2f}" if peak is not None else f"{'-':>9}"
+        print(f"{name:<26} {t_eager / per_chunk_s:>5.2f}x {b:>5} {1e3 * t:>9.1f} "
+              f"{cfg.chunk_seconds / per_chunk_s:>7.0f}x {peak_s} {est:>8.2f} {diff:>9.1e}")
+    stages(model, audio[:batch], device, args.repeat)
+
+
+def stages(model: ArtifactNet, audio: torch.Tensor, device: torch.device, repeat: int) -> None:
+    """Time of each stage of the default path for one batch, and HPSS's share."""
+    k = model.config.hpss_kernel
+    with torch.inference_mode():
+        mag = model.spectrogram(audio)
+        residual = model.residual(mag)
+        harm, perc = hpss(residual, kernel_size=k)
+        rows = {
+            "STFT": lambda: model.spectrogram(audio),
+            "UNet": lambda: model.residual(mag),
+            "HPSS": lambda: hpss(residual, kernel_size=k),
+            "mel maps + CNN": lambda: model.classify_base(
+                model.featurizer.maps_from_parts(mag, residual, harm, perc)),
+        }
+        times = {name: timed(fn, device, repeat) for name, fn in rows.items()}
+        t_sort = timed(lambda: (median_filter(residual, kernel_size=k, dim=-1, method="sort"),
+                                median_filter(residual, kernel_size=k, dim=-2, method="sort")),
+                       device, repeat)
+    total = sum(times.values())
+    print(f"stages of predict auto, batch {len(audio)}: " + ", ".join(
+        f"{name} {1e3 * t:.1f} ms ({100 * t / total:.0f} %)" for name, t in times.items()))
+    print(f"HPSS medians by sorting instead: {1e3 * t_sort:.1f} ms (network HPSS "
+          f"{t_sort / times['HPSS']:.1f}x faster, softmasks included)")
+
+
+def decode_chunks(path: str, chunk_samples: int) -> tuple[str, np.ndarray, float]:
+    """Worker: decode one file to mono float32 at 44.1 kHz and tile it into chunks."""
+    import soundfile as sf
+
+    audio, rate = sf.read(path, dtype="float32", always_2d=True)
+    audio = audio.mean(axis=1)
+    if rate != SR:
+        import soxr
+
+        audio = soxr.resample(audio, rate, SR).astype(np.float32)
+    from artifactnet_core.detector.chunking import split_chunks
+
+    return path, split_chunks(audio, chunk_samples), audio.size / SR
+
+
+def make_files(folder: Path, n_files: int, seconds: float) -> tuple[list[Path], str]:
+    """``n_files`` music-like files of ``seconds`` each, MP3 where libsndfile can write it."""
+    import soundfile as sf
+
+    fmt = "MP3" if "MP3" in sf.available_formats() else "FLAC"
+    files = []
+    for i in range(n_files):
+        path = folder / f"track{i:03d}.{fmt.lower()}"
+        sf.write(path, music(seconds, seed=1000 + i), SR, format=fmt)
+        files.append(path)
+    return files, fmt
+
+
+def end_to_end(model: ArtifactNet, device: torch.device, args: argparse.Namespace) -> None:
+    cfg = model.config
+    batch = args.batch or inference_batch_size(cfg, device)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        files, fmt = make_files(Path(tmp), args.files, args.seconds)
+        print(f"\n2. end to end: {len(files)} {fmt} files of {args.seconds:.0f} s made in "
+              f"{time.perf_counter() - t0:.0f} s; {args.workers} decoding processes, GPU batch "
+              f"{batch}")
+        # Warm-up on one file, so that the timing below is the steady state.
+        _, warm, _ = decode_chunks(str(files[0]), cfg.chunk_samples)
+        model.predict_proba(torch.from_numpy(warm[:batch]).to(device))
+        sync(device)
+        scores: dict[str, list[float]] = {}
+        audio_s = 0.0
+        pending: list[tuple[str, np.ndarray]] = []
+        t_gpu = 0.0
+
+        def flush(items: list[tuple[str, np.ndarray]]) -> None:
+            nonlocal t_gpu
+            t1 = time.perf_counter()
+            x = torch.from_numpy(np.stack([c for _, c in items])).pin_memory() \
+                if device.type == "cuda" else torch.from_numpy(np.stack([c for _, c in items]))
+            p = model.predict_proba(x.to(device, non_blocking=True)).float().cpu().numpy()
+            t_gpu += time.perf_counter() - t1
+            for (name, _), prob in zip(items, p, strict=True):
+                scores.setdefault(name, []).append(float(prob))
+
+        t0 = time.perf_counter()
+        with ProcessPoolExecutor(args.workers) as pool:
+            futures = [pool.submit(decode_chunks, str(f), cfg.chunk_samples) for f in files]
+            for future in as_completed(futures):
+                name, chunks, seconds = future.result()
+                audio_s += seconds
+                pending.extend((name, c) for c in chunks)
+                while len(pending) >= batch:
+                    flush(pending[:batch])
+                    pending = pending[batch:]
+            if pending:
+                flush(pending)
+        wall = time.perf_counter() - t0
+    track = {name: aggregate_chunks(np.array(p)) for name, p in scores.items()}
+    print(f"{len(track)} files scored in {wall:.1f} s: {len(track) / wall:.1f} files/s, "
+          f"{audio_s / wall:.0f}x real time = {audio_s / wall:.0f} audio-hours per hour; "
+          f"the GPU was busy {100 * t_gpu / wall:.0f} % of the time (the rest waits on "
+          "decoding)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small model and sizes (checks the script, also on a CPU)")
+    parser.add_argument("--batch", type=int, default=None,
+                        help="chunks per batch (default: chosen by free memory, 16 GiB budget)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--files", type=int, default=64, help="files for the end-to-end run")
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of each file")
+    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1),
+                        help="decoding processes")
+    parser.add_argument("--no-compile", dest="compile", action="store_false",
+                        help="skip the torch.compile path")
+    args = parser.parse_args()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if args.quick:
+        config = ArtifactNetConfig(unet_base_width=4)
+        args.batch = args.batch or 2
+        args.files, args.seconds, args.repeat = min(args.files, 4), min(args.seconds, 8.0), 1
+        args.workers = min(args.workers, 2)
+        args.compile = False
+    else:
+        config = ArtifactNetConfig()
+    torch.manual_seed(0)
+    model = ArtifactNet(config).to(device).eval()
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        free, total = torch.cuda.mem_get_info(device)
+        where = (f"{torch.cuda.get_device_name(device)}, {free / 2**30:.0f} of "
+                 f"{total / 2**30:.0f} GiB free")
+    else:
+        where = f"CPU ({os.cpu_count()} cores; no CUDA device: a check of the script only)"
+    counts = model.parameter_counts()
+    print(f"device: {where}; torch {torch.__version__}; load average "
+          f"{os.getloadavg()[0]:.2f}")
+    print(f"model: UNet base width {config.unet_base_width} ({counts['unet']:,} parameters) + "
+          f"CNN {counts['classifier']:,}, random weights (speed does not depend on them)")
+    t0 = time.perf_counter()
+    batched_paths(model, device, args)
+    end_to_end(model, device, args)
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
