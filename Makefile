@@ -18,12 +18,13 @@ SEED ?= 0
 # artifactnet_core/__init__.py).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: all reproduce test lint sysdeps venv notebooks sync-notebooks bench speed clean help
+.PHONY: all reproduce test lint sysdeps venv notebooks sync-notebooks bench speed lab clean help
 
 help:
 	@echo "make reproduce  - build the benchmark, train, evaluate, regenerate figures/ (PROFILE=$(PROFILE))"
 	@echo "make test       - lint + unit tests + all notebooks in the smoke profile"
 	@echo "make notebooks  - run the notebooks only (PROFILE=...)"
+	@echo "make lab        - open the notebooks in JupyterLab from .venv"
 	@echo "make sync-notebooks - regenerate notebooks/*.ipynb from the jupytext .py sources"
 	@echo "make speed      - every CPU inference path side by side: real-time factor, gain, % of matmul peak"
 
@@ -71,6 +72,10 @@ reproduce: venv sysdeps
 # Every CPU inference path side by side (a minute or two; the first run also exports ONNX).
 speed: venv
 	$(PY) benchmarks/speed.py
+
+# JupyterLab (the `notebooks` extra) from the project's own environment, on notebooks/.
+lab: venv
+	$(VENV)/bin/jupyter lab notebooks/
 
 sync-notebooks: venv
 	$(PY) -m artifactnet_core.experiments.runner sync

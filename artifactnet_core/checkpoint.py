@@ -20,6 +20,10 @@ import torch
 
 from artifactnet_core.atomic import atomic_write_bytes, atomic_write_text
 
+# A checkpoint's JSON holds a config and provenance: kilobytes. Anything far larger is not one.
+_MAX_META_BYTES = 16 * 2**20
+_PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle")
+
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used; ``str(err)`` names the file and the problem."""
@@ -90,10 +94,19 @@ def load_checkpoint(path: str | os.PathLike, *, numpy: bool = False,
         Not a safetensors file, JSON that does not parse or is not an object, non-finite values.
     """
     path = Path(path)
+    if path.suffix == ".json":
+        raise CheckpointError(f"{path}: give the .safetensors file of the checkpoint; the .json "
+                              "beside it is read with it")
     meta_path = path.with_suffix(".json")
-    for p in (path, meta_path):
+    for p, what in ((path, "weights file"), (meta_path, "config file (the .json written beside "
+                                                      "the weights)")):
+        if p.is_dir():
+            raise FileNotFoundError(f"{p}: is a folder, not a checkpoint's {what}")
         if not p.is_file():
-            raise FileNotFoundError(f"{p}: not found")
+            raise FileNotFoundError(f"{p}: {what} not found")
+    if meta_path.stat().st_size > _MAX_META_BYTES:
+        raise CheckpointError(f"{meta_path}: {meta_path.stat().st_size:,} bytes, too large for a "
+                              f"checkpoint's config (at most {_MAX_META_BYTES:,})")
     try:
         meta = json.loads(meta_path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -108,8 +121,12 @@ def load_checkpoint(path: str | os.PathLike, *, numpy: bool = False,
             from safetensors.torch import load_file
         tensors = load_file(str(path))
     except Exception as err:  # noqa: BLE001 - safetensors raises its own error types
+        hint = (" PyTorch pickles (.pt, .pth, .ckpt) are never loaded: unpickling can run any "
+                "code; save the state_dict with safetensors instead."
+                if path.suffix.lower() in _PICKLE_SUFFIXES else "")
         raise CheckpointError(f"{path}: not a safetensors file ({type(err).__name__}: "
-                              f"{str(err).splitlines()[0][:120] if str(err) else ''})") from err
+                              f"{str(err).splitlines()[0][:120] if str(err) else ''}).{hint}"
+                              ) from err
     if require_finite:
         for name, t in tensors.items():
             finite = np.isfinite(t).all() if numpy else (

@@ -92,7 +92,7 @@ def test_detect_file_scores_and_labels(tmp_path, tiny_model):
     assert det.duration_s == pytest.approx(10.0)
     assert det.chunk_start_s == [0.0, 4.0, 6.0]
     assert det.p_ai == pytest.approx(float(np.median(det.chunk_p_ai)))
-    assert detect_file(path, tiny_model, threshold=1.01).label == "real"
+    assert detect_file(path, tiny_model, threshold=1.0).label == "real"
 
 
 def test_detect_file_is_deterministic(tmp_path, tiny_model):
@@ -127,7 +127,7 @@ def test_cli_csv_on_bad_corpus(bad_corpus, tiny_weights):
     proc = run_cli("detect", str(root), "--weights", tiny_weights, "--format", "csv")
     assert proc.returncode == 2, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0] == "path,p_ai,label,duration_s,error"
+    assert lines[0].startswith("path,p_ai,label,duration_s,error,")
     rows = {os.path.basename(r["path"]): r for r in csv.DictReader(io.StringIO(proc.stdout))}
     assert set(rows) == set(BAD) | set(ODD)
     for name in BAD:
@@ -154,7 +154,9 @@ def test_cli_table(tmp_path, tiny_weights):
     a = write_audio(tmp_path / "a b.wav", music_like(5.0), sr=SR)
     proc = run_cli("detect", str(a), "--weights", tiny_weights)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[0].split()[:4] == ["path", "p_ai", "label", "duration_s"]
+    first, header = proc.stdout.splitlines()[:2]
+    assert first == "# operating point config: threshold 0.5000 (the model's threshold)"
+    assert header.split()[:4] == ["path", "p_ai", "label", "duration_s"]
     assert str(a) in proc.stdout
 
 
@@ -163,7 +165,9 @@ def test_cli_without_weights_refuses(tmp_path):
     proc = run_cli("detect", str(a),
                    env_extra={"ARTIFACTNET_WEIGHTS": str(tmp_path / "none.safetensors")})
     assert proc.returncode == 1
-    assert "no trained weights" in proc.stderr
+    assert f"ARTIFACTNET_WEIGHTS={tmp_path / 'none.safetensors'}: no such weights file" \
+        in proc.stderr
+    assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
 
 

@@ -295,28 +295,31 @@ def save_model(model: ArtifactNet, path: str | Path, *, half: bool = False) -> P
 def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> ArtifactNet:
     """Load a model written by :func:`save_model` (safetensors + JSON; nothing is unpickled).
 
+    Exactly ``path`` is read (its config is the ``.json`` beside it); a path ending in ``.pt``
+    is not swapped for a ``.safetensors`` file of the same name.
+
     Raises
     ------
     FileNotFoundError
         If the weights or the config are missing.
     ValueError
-        If the config is invalid or the tensors do not fit the configured architecture
-        (:class:`~artifactnet_core.checkpoint.CheckpointError` names the file).
+        :class:`~artifactnet_core.checkpoint.CheckpointError` naming the file: not safetensors,
+        a config value out of range (:meth:`ArtifactNetConfig.validate`), tensors that do not
+        fit the configured architecture, NaN or infinite values.
     """
     path = Path(path)
-    if path.suffix != ".safetensors":
-        path = path.with_suffix(".safetensors")
     state, meta = load_checkpoint(path)
+    meta_path = path.with_suffix(".json")
     try:
         config = ArtifactNetConfig.from_dict(meta)
         model = ArtifactNet(config)
-    except (TypeError, ValueError) as err:
-        raise CheckpointError(f"{path.with_suffix('.json')}: {err}") from err
+    except Exception as err:  # noqa: BLE001 - whatever a bad config makes the constructors raise
+        raise CheckpointError(f"{meta_path}: invalid config: {err}") from err
     reference = model.state_dict()
     missing = set(reference) - set(state)
     unexpected = set(state) - set(reference)
     if missing or unexpected:
-        raise CheckpointError(f"{path}: tensors do not match the config "
+        raise CheckpointError(f"{path}: tensors do not match the config in {meta_path.name} "
                               f"(missing {sorted(missing)[:3]}, unexpected "
                               f"{sorted(unexpected)[:3]})")
     wrong = [k for k in reference if state[k].shape != reference[k].shape]
@@ -324,15 +327,37 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> Artif
         k = wrong[0]
         raise CheckpointError(f"{path}: tensor {k!r} has shape {tuple(state[k].shape)}, the "
                               f"config needs {tuple(reference[k].shape)}")
-    model.load_state_dict({k: v.to(reference[k].dtype) for k, v in state.items()})
+    cast = {k: v.to(reference[k].dtype) for k, v in state.items()}
+    # Finite as stored (checked by load_checkpoint) can overflow when cast, e.g. 1e300 to float32.
+    overflow = [k for k, v in cast.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if overflow:
+        raise CheckpointError(f"{path}: tensor {overflow[0]!r} overflows "
+                              f"{reference[overflow[0]].dtype}")
+    # A negative variance passes every finiteness check and gives NaN at the first batch norm.
+    negative = [k for k, v in cast.items() if k.endswith("running_var") and (v < 0).any()]
+    if negative:
+        raise CheckpointError(f"{path}: tensor {negative[0]!r} holds negative variances")
+    model.load_state_dict(cast)
     return model.to(device).eval()
 
 
 def default_weights() -> Path | None:
     """The default checkpoint: ``$ARTIFACTNET_WEIGHTS`` if set, else the weights shipped in the
-    package; ``None`` when that file does not exist (nothing trained yet)."""
+    package; ``None`` when nothing is shipped (nothing trained yet).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``$ARTIFACTNET_WEIGHTS`` is set but names no file (the message names the variable).
+    """
     env = os.environ.get("ARTIFACTNET_WEIGHTS")
-    path = Path(env).expanduser() if env else DEFAULT_WEIGHTS
-    if path.is_file() and path.with_suffix(".json").is_file():
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"ARTIFACTNET_WEIGHTS={env}: no such weights file (set it to a .safetensors "
+                "checkpoint with its .json beside it, or unset it to use the shipped model)")
         return path
+    if DEFAULT_WEIGHTS.is_file() and DEFAULT_WEIGHTS.with_suffix(".json").is_file():
+        return DEFAULT_WEIGHTS
     return None
