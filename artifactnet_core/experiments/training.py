@@ -41,6 +41,14 @@ from artifactnet_core.detector.features import ForensicFeaturizer
 from artifactnet_core.detector.model import spectrogram
 from artifactnet_core.detector.unet import ArtifactUNet
 from artifactnet_core.experiments.data import Item, assigned_version
+from artifactnet_core.experiments.distributed import (
+    average,
+    distribute,
+    is_main,
+    share,
+    share_weight,
+    undistribute,
+)
 from artifactnet_core.experiments.metrics import roc_auc
 from artifactnet_core.experiments.recipes import ClassifierRecipe, UNetRecipe
 from artifactnet_core.runtime import cosine_schedule, resolve_device, seed_everything
@@ -239,6 +247,7 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
     val_batch = [val_source.draw(val_rng, positive=i % 2 == 0) for i in range(val_items)]
     unet = ArtifactUNet(base_width=recipe.base_width, multipliers=config.unet_multipliers,
                         mask_bound=recipe.mask_bound).to(dev)
+    net = distribute(unet)  # under torchrun: DDP over every rank's share of each batch
     opt = torch.optim.AdamW(unet.parameters(), lr=recipe.lr, weight_decay=1e-4)
     rng = np.random.default_rng(recipe.seed)
 
@@ -261,26 +270,30 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
 
     history = []
     unet.train()
-    bar = tqdm(range(recipe.steps), desc=f"UNet ({recipe.objective})", disable=not progress)
+    bar = tqdm(range(recipe.steps), desc=f"UNet ({recipe.objective})",
+               disable=not progress or not is_main())
     for step in bar:
+        # Every rank draws the whole batch (the same random stream) and trains on its share.
         batch = [items.draw(rng, positive=i % 2 == 0) for i in range(recipe.batch_size)]
-        m_in, m_ref = mags(batch)
+        mine = batch[share(len(batch))]
+        m_in, m_ref = mags(mine)
         scale = ArtifactUNet.chunk_scale(m_in)
         fs, ts = _crop(rng, tuple(m_in.shape[-2:]), recipe.crop_bins, recipe.crop_frames)
         target = residual_target(m_in, m_ref, mask_bound=recipe.mask_bound)[:, fs, ts]
         for group in opt.param_groups:
             group["lr"] = cosine_schedule(step, total=recipe.steps, warmup=20, peak=recipe.lr)
-        loss = residual_loss(unet(m_in[:, fs, ts], scale), target, scale)
+        loss = residual_loss(net(m_in[:, fs, ts], scale), target, scale)
+        loss = loss * share_weight(len(mine), len(batch))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         opt.step()
-        row = {"step": step + 1, "train_loss": loss.item(), "val_loss": np.nan}
+        row = {"step": step + 1, "train_loss": average(loss.item()), "val_loss": np.nan}
         if (step + 1) % val_every == 0 or step + 1 == recipe.steps:
             row["val_loss"] = val_loss()
             bar.set_postfix(val=f"{row['val_loss']:.4f}")
         history.append(row)
-    return unet.cpu().eval(), pd.DataFrame(history)
+    return undistribute(net).cpu().eval(), pd.DataFrame(history)
 
 
 def _balanced_batches(labels: np.ndarray, batch_size: int, n_batches: int,
@@ -343,6 +356,7 @@ def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps:
     featurizer = featurizer.to(dev)
     classifier = CompactCNN(in_channels=featurizer.n_channels, widths=config.cnn_widths,
                             hidden=config.cnn_hidden).to(dev)
+    net = distribute(classifier)  # under torchrun: DDP over every rank's share of each batch
 
     def classify_base(base: torch.Tensor) -> torch.Tensor:
         return classifier(featurizer.channels_from_base(base))
@@ -355,13 +369,14 @@ def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps:
     total = n_batches * recipe.epochs
     history, best_auc, best_state = [], -1.0, None
     step = 0
-    bar = tqdm(range(recipe.epochs), desc="classifier", disable=not progress)
+    bar = tqdm(range(recipe.epochs), desc="classifier", disable=not progress or not is_main())
     for epoch in bar:
         classifier.train()
         losses = []
         for idx in _balanced_batches(train_labels, recipe.batch_size, n_batches, rng):
-            base = torch.from_numpy(train_maps[np.sort(idx)].astype(np.float32)).to(dev)
-            y = torch.from_numpy(train_labels[np.sort(idx)].astype(np.float32)).to(dev)
+            mine = np.sort(idx)[share(len(idx))]  # this rank's share of the global batch
+            base = torch.from_numpy(train_maps[mine].astype(np.float32)).to(dev)
+            y = torch.from_numpy(train_labels[mine].astype(np.float32)).to(dev)
             feats = featurizer.channels_from_base(base)
             frames = feats.shape[-1]
             if recipe.crop_frames < frames:
@@ -370,11 +385,12 @@ def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps:
             for group in opt.param_groups:
                 group["lr"] = cosine_schedule(step, total=total, warmup=min(20, total // 10 + 1),
                                               peak=recipe.lr)
-            loss = F.binary_cross_entropy_with_logits(classifier(feats), y)
+            loss = F.binary_cross_entropy_with_logits(net(feats), y)
+            loss = loss * share_weight(len(mine), len(idx))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            losses.append(loss.item())
+            losses.append(average(loss.item()))
             step += 1
         classifier.eval()
         p_val = predict_maps(classify_base, val_maps, device=dev)
@@ -392,6 +408,7 @@ def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps:
         if np.isfinite(auc) and auc >= best_auc:
             best_auc = auc
             best_state = {k: v.detach().clone() for k, v in classifier.state_dict().items()}
+    undistribute(net)
     if best_state is not None:
         classifier.load_state_dict(best_state)
     return classifier.cpu().eval(), pd.DataFrame(history)
