@@ -8,7 +8,8 @@ imports only the detector's model code and makes its own audio. Prints numbers; 
    picks (:func:`artifactnet_core.detector.model.inference_batch_size`, 16 GiB by default):
    float32 eager (batch norm as layers, medians by sorting), ``predict_proba`` in float32 and
    in bfloat16 (folded, channels-last, selection-network medians) and, unless ``--no-compile``,
-   the bfloat16 UNet under ``torch.compile`` (its one-off warm-up printed). Each: real-time
+   the bfloat16 UNet under ``torch.compile`` (``ArtifactUNet.compile_inference``; its one-off
+   warm-up printed). Each: real-time
    factor, gain over eager (first), peak GPU memory against the chooser's estimate, and the
    largest P(AI) difference from float32 eager. Then the stages of the default path and HPSS's
    share of it.
@@ -24,6 +25,7 @@ imports only the detector's model code and makes its own audio. Prints numbers; 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import tempfile
@@ -126,19 +128,13 @@ def batched_paths(model: ArtifactNet, device: torch.device, args: argparse.Names
         ("predict auto", batch, lambda x: model.predict_proba(x), dtype),
     ]
     if args.compile:
-        compiled_unet = torch.compile(model.unet.infer, dynamic=False)
-
-        def compiled(x: torch.Tensor) -> torch.Tensor:
-            with torch.inference_mode():
-                mag = model.spectrogram(x)
-                base = model.featurizer.base_maps(mag, compiled_unet(mag))
-                return torch.sigmoid(model.classify_base(base))
-
+        compiled = copy.deepcopy(model)
+        compiled.unet.compile_inference()
         t0 = time.perf_counter()
-        compiled(audio[:batch])
+        compiled.predict_proba(audio[:batch])
         sync(device)
-        paths.append((f"compiled ({time.perf_counter() - t0:.0f} s warm-up)", batch, compiled,
-                      dtype))
+        paths.append((f"compiled ({time.perf_counter() - t0:.0f} s warm-up)", batch,
+                      compiled.predict_proba, dtype))
     print(f"{'path':<26} {'gain':>6} {'batch':>5} {'ms/batch':>9} {'RTF':>8} {'peak GiB':>9} "
           f"{'est GiB':>8} {'max |dP|':>9}")
     t_eager = None

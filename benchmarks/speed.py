@@ -17,7 +17,8 @@ same audio and the paper's architecture (UNet base width 32, 3.68M parameters, C
       has fast bfloat16 (AVX-512 BF16 / AMX);
     - ``onnxruntime``: the exported graph (``artifactnet export --onnx``) in ONNX Runtime,
       float32 (exported once, cached in the temp folder);
-    - ``compiled`` (``--compile``): ``torch.compile`` of the UNet, compile time printed;
+    - ``compiled`` (``--compile``): the default path with ``ArtifactUNet.compile_inference``
+      (``torch.compile``, weights frozen), compile time printed;
 * where the time goes: STFT, UNet, the two HPSS medians (sorting vs selection network vs
   librosa/scipy), mel maps + CNN; thread count; and decoding a real file, alone and overlapped
   with inference.
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import hashlib
 import os
 import tempfile
@@ -237,25 +239,13 @@ def main() -> None:
             paths.append(("onnxruntime", lambda: detector.predict_proba(
                 chunks.numpy(), batch=args.batch), "fp32"))
     if args.compile:
-        import torch._inductor.config as inductor_config
-
-        inductor_config.freezing = True  # weights as constants: folded, pre-packed for oneDNN
-        compiled = torch.compile(model.unet.infer)
+        compiled = copy.deepcopy(model)
+        compiled.unet.compile_inference()
         t0 = time.perf_counter()
-        with torch.no_grad():
-            compiled(model.spectrogram(chunks[:args.batch]))
+        compiled.predict_proba(chunks[:args.batch])
         compile_s = time.perf_counter() - t0
-
-        def compiled_path() -> np.ndarray:
-            out = []
-            with torch.inference_mode():
-                for i in range(0, len(chunks), args.batch):
-                    mag = model.spectrogram(chunks[i:i + args.batch])
-                    base = model.featurizer.base_maps(mag, compiled(mag))
-                    out.append(torch.sigmoid(model.classify_base(base)))
-            return torch.cat(out).numpy()
-
-        paths.append((f"compiled ({compile_s:.0f} s once)", compiled_path,
+        paths.append((f"compiled ({compile_s:.0f} s once)",
+                      lambda: predict_chunks(compiled, chunks, batch=args.batch),
                       "bf16" if bf16_inference_available("cpu") else "fp32"))
 
     print("\naudio -> P(AI) per chunk on all threads; gain = eager s / path s; "
