@@ -242,6 +242,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="training budgets (global batch sizes, steps, epochs)")
     p.add_argument("--objective", default="paired", choices=("paired", "real_only"),
                    help="UNet objective (external data has no regeneration pairs: real_only)")
+    p.add_argument("--unet-batch-size", type=int, default=None,
+                   help="global UNet batch (default: the profile's); at least the world size")
+    p.add_argument("--classifier-batch-size", type=int, default=None,
+                   help="global classifier batch (default: the profile's)")
     p.add_argument("--no-codec-aware", action="store_true",
                    help="train without codec augmentation (no lossy versions are made)")
     p.add_argument("--seed", type=int, default=0)
@@ -354,6 +358,7 @@ def train_detector_distributed(data, profile, *, out: str | os.PathLike,
 def main(argv: Sequence[str] | None = None) -> int:
     """``torchrun ... -m artifactnet_core.experiments.distributed``: see :func:`_parser`."""
     from artifactnet_core.experiments.data import BenchData
+    from artifactnet_core.profiles import get_profile
 
     args = _parser().parse_args(argv)
     dev = init_from_env(args.device)
@@ -362,7 +367,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         kind = next(k for k in ("sonics", "artifactbench", "folder") if getattr(args, k))
         data = bench_from_external(kind, getattr(args, kind))
-    path = train_detector_distributed(data, args.profile, out=args.out,
+    profile = get_profile(args.profile)
+    profile = dataclasses.replace(
+        profile,
+        unet=dataclasses.replace(profile.unet,
+                                 batch_size=args.unet_batch_size or profile.unet.batch_size),
+        classifier=dataclasses.replace(
+            profile.classifier,
+            batch_size=args.classifier_batch_size or profile.classifier.batch_size))
+    path = train_detector_distributed(data, profile, out=args.out,
                                       objective=args.objective,
                                       codec_aware=not args.no_codec_aware, seed=args.seed,
                                       device=dev)

@@ -4,8 +4,10 @@
 libsndfile, resampling, chunking, hashing) while the main process runs the model on the files
 already decoded, so decoding overlaps inference. A bounded number of files is in flight, so memory
 does not grow with the catalogue. Rows go to a :class:`~artifactnet_core.scan.shards.ShardWriter`
-as files finish. A decoder process that dies (a crash inside FFmpeg) costs one error row: the
-file it was on is retried alone, and only a file that kills its decoder twice is marked failed.
+as files finish. A decoder process that dies (a crash inside FFmpeg) costs one error row at
+most: the file awaited when it died is retried in a process of its own and marked failed only if
+it kills that one too; the other files in flight are decoded again. Decoder processes exit when
+the scan is killed.
 """
 
 from __future__ import annotations
