@@ -58,6 +58,7 @@ from IPython.display import display
 
 from artifactnet_core.bench.versions import DRIFT_VERSIONS
 from artifactnet_core.detector.chunking import split_chunks
+from artifactnet_core.detector.codec_check import CODEC_UNSTABLE_DELTA
 from artifactnet_core.detector.features import CHANNEL_NAMES
 from artifactnet_core.detector.model import default_weights, load_model
 from artifactnet_core.experiments import explorer, pipeline
@@ -111,14 +112,19 @@ players = explorer.listen(exp)
 #   tones that the music does not explain, such as the comb of an up-sampling layer (notebook 01);
 #   vertical streaks in $P$ are broadband decoder noise at onsets.
 # * **Rows 3–4, the seven channels** the classifier actually reads, on a 128-band mel scale. Each
-#   channel has one colour scale shared by the real and the AI clip, so a difference in colour is a
-#   difference in the data. Blue/red channels are signed (frame-to-frame change, H − P contrast).
+#   channel has one colour scale shared by the real and the AI clip (its colour bar is under the
+#   pair), so a difference in colour is a difference in the data. Blue/red channels are signed
+#   (frame-to-frame change, H − P contrast).
 # * **Bottom, P(AI) per chunk** for every 4 s chunk cut from the same source track (the
 #   regeneration's other chunks where the same generator made them). The shaded chunk is the one
-#   drawn above; bars above the dashed threshold are called AI.
+#   drawn above; a dot marks every chunk's P(AI), so chunks scored near 0 stay visible; points
+#   above the dashed threshold are called AI.
 #
-# In the `smoke` profile the detector is trained for seconds on a few dozen clips: expect its
-# probabilities to be uncertain. The figures become telling with the `laptop` or `paper` profile.
+# Which detector is this? The shipped weights whenever the package has them (the profile they
+# were trained on is printed at the top), whatever `profile` says: `profile` only picks the
+# benchmark the clips come from. Only a checkout without shipped weights falls back to this
+# profile's own detector, which in the `smoke` profile is trained for seconds on a few dozen
+# clips and means nothing.
 
 # %%
 fig = explorer.plot_exploration(exp)
@@ -169,6 +175,37 @@ if explorer.in_live_kernel():
 else:
     print("No live widget frontend (papermill/CI): the static figure above stands in for the "
           "interactive explorer.")
+
+# %% [markdown]
+# ## What the numbers say
+#
+# Computed from the pair above (one pair: an illustration, not a measurement; notebooks 04 and
+# 05 measure the same things over every test track).
+
+# %%
+thr = exp.threshold
+lines = []
+for kind, parts, tl in (("real", exp.real_parts, exp.real_timeline),
+                        ("AI", exp.ai_parts, exp.ai_timeline)):
+    p = float(parts["p_ai"])
+    above = int((tl["p_ai"] >= thr).sum()) if len(tl) else 0
+    lines.append(f"- {kind} clip: P(AI) {p:.3f} on the chunk shown "
+                 f"({'above' if p >= thr else 'below'} the threshold {thr:.2f}); "
+                 f"{above} of {len(tl)} chunks of its source track are above it.")
+for kind in drift.columns:
+    d = float(drift[kind].max() - drift[kind].min())
+    lines.append(f"- Codec drift of the {kind} clip over {', '.join(drift.index)}: {d:.3f}"
+                 + (f" – above {CODEC_UNSTABLE_DELTA}, the verdict depends on the encoding "
+                    "(`--codec-check` would flag it)." if d > CODEC_UNSTABLE_DELTA else "."))
+print("\n".join(lines))
+
+# %% [markdown]
+# ## Further reading
+#
+# * Notebook 01 for what horizontal lines in $H$ mean, 05 for codec drift over the whole test
+#   split, 04 for how often the detector is right on generators it never saw.
+# * M. Müller, *Fundamentals of Music Processing*, and its FMP notebooks – the same habit of
+#   looking at and listening to every intermediate representation.
 
 # %%
 assert 0.0 <= float(exp.real_parts["p_ai"]) <= 1.0 and 0.0 <= float(exp.ai_parts["p_ai"]) <= 1.0

@@ -77,6 +77,22 @@ def test_notebook_wrote_its_results(smoke_run, notebook):
 
 
 @pytest.mark.slow
+def test_every_image_plot_has_its_colour_scale(smoke_run):
+    from artifactnet_core.experiments.outputs import colour_scale_problems
+
+    root, _ = smoke_run
+    assert colour_scale_problems(root / "figures") == []
+
+
+@pytest.mark.slow
+def test_solution_numbers_point_at_tables_the_run_writes(smoke_run):
+    from artifactnet_core.experiments.solutions import unresolved
+
+    root, _ = smoke_run
+    assert unresolved(root / "figures") == []
+
+
+@pytest.mark.slow
 def test_peak_memory_fits_binder(smoke_run):
     _, summary = smoke_run
     for row in summary:

@@ -154,7 +154,7 @@ def load_detector(weights: str | os.PathLike | ArtifactNet | None = None, *,
                   operating_point: str | None = DEFAULT_OPERATING_POINT,
                   threshold: float | None = None, max_chunks: int | None = 16,
                   batch_size: int = 2) -> Detector:
-    """Load a detector for scoring audio from Python.
+    """Load a detector for scoring audio from Python. Taught in notebook ``00_quickstart``.
 
     Parameters
     ----------

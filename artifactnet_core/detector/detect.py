@@ -7,7 +7,7 @@ spread over the file are scored; the rest are decoded and skipped. Chunks quiete
 shorter than half a chunk gets no verdict. Every problem with one file, whatever raised it,
 becomes an ``error`` on that file's result; the batch goes on.
 
-Taught in notebook ``00_quickstart``; behind ``artifactnet detect``.
+Behind ``artifactnet detect`` and the Python API (:mod:`artifactnet_core.detector.api`).
 """
 
 from __future__ import annotations

@@ -38,6 +38,9 @@ _SPECTRUM_TITLES = {"magnitude": "|X|", "residual": "residual R", "harmonic": "h
                     "percussive": "percussive P"}
 #: Feature channels shown on a signed colour scale (differences of dB values).
 _SIGNED = {"delta_R", "delta2_R", "H_minus_P"}
+#: Colour-bar labels of the feature channels that are not plain mel dB levels.
+_CHANNEL_UNITS = {"delta_R": "Δ dB", "delta2_R": "Δ² dB", "H_minus_P": "dB (H − P)",
+                  "abs_delta_R": "|Δ| dB"}
 
 
 def clip_choices(data: BenchData, *, split: str | tuple[str, ...] | None = "test"
@@ -233,19 +236,26 @@ def plot_exploration(exp: Exploration, *, figsize: tuple[float, float] = (17, 13
                 ax.set_xlabel("")
         fig.colorbar(im, ax=row_axes, fraction=0.015, pad=0.01, label="dB")
     limits = _feature_limits(exp)
+    channel_axes: dict[str, list] = {name: [] for name in limits}
     for r, (kind, parts, _) in enumerate(clips):
         feats = parts["features"]
         for c, name in enumerate(limits):
             ax = fig.add_subplot(grid[2 + r, 4 * c:4 * c + 4])
             vmin, vmax, cmap = limits[name]
-            ax.imshow(feats[c], origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax,
-                      interpolation="nearest")
+            im = ax.imshow(feats[c], origin="lower", aspect="auto", cmap=cmap, vmin=vmin,
+                           vmax=vmax, interpolation="nearest")
+            channel_axes[name].append((ax, im))
             ax.set_title(f"{kind}: {name}", fontsize=9)
             ax.set_xticks([])
             if c:
                 ax.set_yticks([])
             else:
                 ax.set_ylabel("mel band")
+    for name, pairs in channel_axes.items():  # one scale per channel, shared by both clips
+        bar = fig.colorbar(pairs[-1][1], ax=[ax for ax, _ in pairs], location="bottom",
+                           fraction=0.04, pad=0.02, aspect=12)
+        bar.ax.tick_params(labelsize=7)
+        bar.set_label(_CHANNEL_UNITS.get(name, "dB"), fontsize=7)
     ax = fig.add_subplot(grid[4, :])
     _plot_timeline(ax, exp)
     fig.suptitle(f"clip {exp.real_row['clip_id']}: what the detector sees", fontsize=13)
@@ -261,11 +271,13 @@ def _plot_timeline(ax, exp: Exploration) -> None:
     for tl, offset, color, name in ((exp.real_timeline, 0.27, "tab:blue", "real"),
                                     (exp.ai_timeline, 0.73, "tab:red", f"AI ({exp.generator})")):
         if len(tl):
-            ax.bar(tl["start_s"] + offset * width, tl["p_ai"], width=0.42 * width, color=color,
-                   label=name)
+            x = tl["start_s"] + offset * width
+            ax.bar(x, tl["p_ai"], width=0.42 * width, color=color, alpha=0.5)
+            # A marker on every bar: a chunk scored near 0 has no visible bar.
+            ax.plot(x, tl["p_ai"], "o", color=color, ms=4, label=name)
     ax.axhline(exp.threshold, ls="--", color="gray", lw=1,
                label=f"threshold {exp.threshold:.2f}")
-    ax.set(ylim=(0, 1.02), xlabel="time in the source track (s)", ylabel="P(AI)",
+    ax.set(ylim=(-0.04, 1.04), xlabel="time in the source track (s)", ylabel="P(AI)",
            title="Detector output per 4 s chunk of the source track")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
 

@@ -18,22 +18,58 @@ from artifactnet_core.paths import figures_dir
 CLASS_COLOURS = {"ai": "tab:red", "real": "tab:blue"}
 
 
+def _clim(m) -> tuple[str, float | None, float | None]:
+    vmin, vmax = m.get_clim()
+    return (m.get_cmap().name, None if vmin is None else round(float(vmin), 6),
+            None if vmax is None else round(float(vmax), 6))
+
+
 def describe_axes(fig) -> list[dict]:
     """What each axes of a figure shows: its title and labels, how many images (``imshow``,
-    ``pcolormesh``) it holds, and whether those images have a colour bar. Saved beside every
-    figure, so a test can check that every image that encodes magnitude has its scale."""
+    ``pcolormesh``) it holds, and whether every one of them has a colour scale. Saved beside
+    every figure, so a test can check that every image that encodes magnitude has its scale.
+
+    An image has a colour scale when a colour bar is attached to it, or when it shares the
+    colour map and limits of an image that has one (one colour bar for a row of panels).
+    """
     out = []
-    colorbar_axes = {id(getattr(m, "colorbar", None).ax) for ax in fig.axes
-                     for m in [*ax.images, *ax.collections]
-                     if getattr(m, "colorbar", None) is not None}
+    mappables = [m for ax in fig.axes for m in [*ax.images, *ax.collections]]
+    with_bar = [m for m in mappables if getattr(m, "colorbar", None) is not None]
+    colorbar_axes = {id(m.colorbar.ax) for m in with_bar}
+    scales = {_clim(m) for m in with_bar}
     for ax in fig.axes:
         images = [m for m in [*ax.images, *ax.collections]
                   if m.__class__.__name__ in ("AxesImage", "QuadMesh")]
+        scaled = [getattr(m, "colorbar", None) is not None or _clim(m) in scales
+                  for m in images]
         out.append({"title": ax.get_title(), "xlabel": ax.get_xlabel(),
                     "ylabel": ax.get_ylabel(), "images": len(images),
-                    "colorbar": any(getattr(m, "colorbar", None) is not None for m in images),
+                    "colorbar": bool(images) and all(scaled),
                     "is_colorbar": id(ax) in colorbar_axes})
     return out
+
+
+def colour_scale_problems(folder: str | Path | None = None) -> list[str]:
+    """Figures in ``folder`` (default ``figures/``) whose images lack a colour scale.
+
+    Reads the axes descriptions :func:`save_fig` writes to ``<folder>/_axes/<name>.json``; a
+    figure without one is reported too (it was not written by :func:`save_fig`, or predates
+    it). Returns one line per problem, empty when every image has its colour bar.
+    """
+    import json
+
+    root = Path(folder) if folder is not None else figures_dir()
+    problems = []
+    for png in sorted(root.glob("*.png")):
+        sidecar = root / "_axes" / f"{png.stem}.json"
+        if not sidecar.exists():
+            problems.append(f"{png.name}: no axes description ({sidecar.name} missing)")
+            continue
+        for k, ax in enumerate(json.loads(sidecar.read_text())):
+            if ax["images"] and not ax["is_colorbar"] and not ax["colorbar"]:
+                problems.append(f"{png.name}: axes {k} ({ax['title']!r}) shows "
+                                f"{ax['images']} image(s) without a colour bar")
+    return problems
 
 
 def save_fig(fig, name: str, *, dpi: int = 120, formats: tuple[str, ...] = ("png",)) -> Path:
@@ -93,6 +129,8 @@ def save_table(df: pd.DataFrame, name: str, *, floatfmt: str = ".4f",
 def markdown_table(df: pd.DataFrame, *, floatfmt: str = ".4f") -> str:
     """Render a DataFrame as a GitHub Markdown table (no extra dependency)."""
     def cell(v) -> str:
+        if v is pd.NA:  # a missing count in a nullable integer column
+            return ""
         if isinstance(v, float):
             if pd.isna(v):
                 return ""
