@@ -69,6 +69,7 @@ import json
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 import torch
 
 from artifactnet_core.bench import check_split_disjointness
@@ -78,6 +79,8 @@ from artifactnet_core.detector.spectral import magnitude
 from artifactnet_core.experiments import pipeline
 from artifactnet_core.experiments.anatomy import show_spectrogram, to_db
 from artifactnet_core.experiments.cards import write_bench_card
+from artifactnet_core.experiments.listening import players
+from artifactnet_core.experiments.metrics import roc_auc
 from artifactnet_core.experiments.outputs import CLASS_COLOURS, save_fig, save_table
 from artifactnet_core.experiments.runner import report_resources
 from artifactnet_core.profiles import get_profile
@@ -229,8 +232,10 @@ quality
 # %% [markdown]
 # ## Loudness: no shortcut
 #
-# Each regeneration is scaled to its real clip's RMS level, so loudness alone cannot tell AI from
-# real (red is AI and blue is real in every figure of the companion).
+# Each regeneration is scaled to its real clip's RMS level, so loudness alone should not tell AI
+# from real (red is AI and blue is real in every figure of the companion). The histograms are
+# densities, so the classes compare although the benchmark holds more AI clips than real ones;
+# the table gives each class's median level and how well the level alone separates them.
 
 # %%
 def rms_dbfs(path: str) -> float:
@@ -240,14 +245,17 @@ def rms_dbfs(path: str) -> float:
 sample = pipeline.sample_rows(df, 400, seed=seed)
 sample = sample.assign(rms_dbfs=[rms_dbfs(p) for p in sample["path"]])
 fig, ax = plt.subplots(figsize=(6, 3.2))
-bins = np.linspace(sample["rms_dbfs"].min(), sample["rms_dbfs"].max(), 31)
-for label in ("real", "ai"):
-    part = sample[sample["label"] == label]
-    ax.hist(part["rms_dbfs"], bins=bins, density=True, alpha=0.6, color=CLASS_COLOURS[label],
-            label=f"{label} (n = {len(part)})")
+sns.histplot(sample, x="rms_dbfs", hue="label", stat="density", common_norm=False, bins=30,
+             palette=CLASS_COLOURS, alpha=0.5, ax=ax)
 ax.set(xlabel="clip RMS (dBFS)", ylabel="density", title="Loudness of real and AI clips")
-ax.legend()
 save_fig(fig, "fig02_loudness")
+level_auc = roc_auc((sample["label"] == "ai").to_numpy(), sample["rms_dbfs"].to_numpy())
+loudness = (sample.groupby("label")["rms_dbfs"].agg(clips="size", median_rms_dbfs="median")
+            .reset_index().assign(level_separability=max(level_auc, 1 - level_auc)))
+save_table(loudness, "tab02_loudness", floatfmt=".3f",
+           caption="Clip RMS level by class; level_separability = max(AUC, 1 - AUC) of the level "
+                   "alone (0.5: no information).")
+loudness
 
 # %% [markdown]
 # ## The shortcut probe
@@ -278,9 +286,10 @@ top
 # %% [markdown]
 # ## One clip, several families
 #
-# The same four seconds of real music and its regenerations. Look at the top of each
-# spectrogram (band limits) and for horizontal lines at multiples of a decoder's frame rate
-# (notebook 01 explains them).
+# The same four seconds of real music and its regenerations, one per family that regenerated
+# this clip (the clip with the most families). Look at the top of each spectrogram (band limits)
+# and for horizontal lines at multiples of a decoder's frame rate (notebook 01 explains them),
+# then listen: the level printed beside each player is its RMS relative to the real clip.
 
 # %%
 clip_id = ai.groupby("clip_id")["family"].nunique().idxmax()
@@ -293,6 +302,9 @@ for ax, (_, row) in zip(np.atleast_1d(axes), shown.iterrows(), strict=True):
                              else f"{row['generator']}")
 fig.colorbar(image, ax=np.atleast_1d(axes).tolist(), label="level (dB re max)")
 save_fig(fig, "fig02_examples")
+clip_audio = data.audio(shown["path"].iloc[0])
+_ = players({("real" if r.label == "real" else f"{r.generator} ({r.family})"): data.audio(r.path)
+             for r in shown.itertuples()}, reference=clip_audio, normalize=False)
 
 # %% [markdown]
 # ## What the numbers say
@@ -313,9 +325,16 @@ lines = [
     f"{chain.set_index('label').loc['real', 'lossless_share']:.0%} of real, "
     f"{chain.set_index('label').loc['ai', 'lossless_share']:.0%} of AI.",
 ]
+lv = loudness.set_index("label")
+lines.append(f"- Median clip level: real {lv.loc['real', 'median_rms_dbfs']:.1f} dBFS, AI "
+             f"{lv.loc['ai', 'median_rms_dbfs']:.1f} dBFS; the level alone separates the classes "
+             f"with {float(lv['level_separability'].iloc[0]):.3f} (0.5 is nothing) on "
+             f"{int(lv['clips'].sum())} sampled clips"
+             + (": loudness is no shortcut here." if lv["level_separability"].iloc[0] < 0.6
+                else ": loudness still carries some label information."))
 if np.isfinite(probe_auc) and best is not None:
     verdict = ("cannot win this benchmark" if probe_auc <= 0.70 else
-               "still separates the classes: part of any detector's score here may come from "
+               "still separate the classes: part of any detector's score here may come from "
                "such cues, so read notebook 04's numbers beside the probe's")
     lines.append(f"- The shortcut probe reaches ROC-AUC {probe_auc:.3f} on the zero-shot test "
                  f"(n = {int(probe['n_test'].iloc[0])} clips): physics-free cues {verdict}. "
@@ -334,6 +353,34 @@ card = write_bench_card(profile=prof.name, seed=seed, meta=meta, build=build, so
                         counts=counts, by_generator=by_gen, quality=quality, chain=chain,
                         probe=top, n_real=len(real), n_ai=len(ai))
 print("wrote", card)
+
+# %% [markdown]
+# ## Further reading
+#
+# * D. Afchar, G. Meseguer-Brocal, R. Hennequin, "Detecting music deepfakes is easy but actually
+#   hard", ICASSP 2025 – AI tracks made by regenerating real ones through autoencoders, and how
+#   a detector trained that way can be fooled.
+# * T. Gebru et al., "Datasheets for datasets", *Communications of the ACM* 64(12), 2021 – the
+#   questions the data card answers.
+# * S. Geirhos et al., "Shortcut learning in deep neural networks", *Nature Machine Intelligence*
+#   2, 2020 – why a shortcut probe belongs beside every benchmark.
+# * J. Le Roux, S. Wisdom, H. Erdogan, J. R. Hershey, "SDR – half-baked or well done?",
+#   ICASSP 2019 – SI-SDR, the quality column of the generator table.
+#
+# ## Exercises
+#
+# 1. **Would a loudness detector win?** From the loudness figure and `tab02_loudness`: how well
+#    does the clip level alone separate AI from real, and which step of the chain makes it so?
+#    What would you expect without that step, for a generator whose output is a few dB quieter
+#    than its input?
+# 2. **Read the shortcut probe.** Which single descriptor separates the classes best on the
+#    zero-shot test (`tab02_shortcuts`), and what physical difference between the classes could
+#    it reflect? Is that a difference a detector *should* use?
+# 3. **The weakest copy.** Which generator has the lowest SI-SDR in `tab02_generators`, and does
+#    it clear the quality floor? Why can a regeneration have a very negative SI-SDR and still
+#    be "recognisably its input" by the floor's measures?
+#
+# Solutions: `notebooks/solutions/02_artifactbench_solutions.md`.
 
 # %%
 report_resources("02_artifactbench")

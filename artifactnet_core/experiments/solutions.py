@@ -6,9 +6,10 @@ that names the table cell, followed by the value and a closing marker::
     the hardest family is <!--n tab04_per_family | min:tpr_fpr5 | family | s-->istft<!--/n-->
 
 Between ``<!--n`` and ``-->`` are four fields separated by ``|``: the table (a CSV in
-``figures/`` without its suffix); the row, as comma-separated ``column=value`` filters or
-``min:column`` / ``max:column`` (the row where that column is smallest / largest) or nothing
-(a one-row table); the column; a Python format spec (``.3f``, ``.1%``, ``d``, ``s``). Rendered
+``figures/`` without its suffix); the row, as comma-separated ``column=value`` filters,
+``min:column`` / ``max:column`` (the row where that column is smallest / largest), ``row:N``
+(the N-th row, from 0, for tables in a meaningful order) or nothing (a one-row table); the
+column; a Python format spec (``.3f``, ``.1%``, ``d``, ``s``). Rendered
 Markdown shows only the value. :func:`update_solutions` rewrites every value from the tables
 (``–`` where the table, row or column does not exist), :func:`stale_numbers` lists values that
 disagree with the tables (a test runs it on the committed files) and :func:`unresolved` lists
@@ -38,11 +39,18 @@ MISSING = "–"
 
 def _select(df: pd.DataFrame, selector: str) -> pd.Series:
     selector = selector.strip()
+    if selector.startswith("row:"):
+        index = int(selector[4:])
+        if not -len(df) <= index < len(df):
+            raise LookupError(f"no row {index} in a table of {len(df)} rows")
+        return df.iloc[index]
     if selector.startswith(("min:", "max:")):
-        how, col = selector.split(":", 1)
-        values = pd.to_numeric(df[col.strip()], errors="coerce")
+        how, col = (part.strip() for part in selector.split(":", 1))
+        if col not in df.columns:
+            raise LookupError(f"no column {col!r}")
+        values = pd.to_numeric(df[col], errors="coerce")
         if values.notna().sum() == 0:
-            raise LookupError(f"column {col.strip()!r} has no numbers")
+            raise LookupError(f"column {col!r} has no numbers")
         return df.loc[values.idxmin() if how == "min" else values.idxmax()]
     rows = df
     for condition in filter(None, (c.strip() for c in selector.split(","))):
