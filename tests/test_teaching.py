@@ -200,6 +200,7 @@ def test_markers_resolve_by_filter_extreme_or_single_row(tables):
     assert solutions.resolve("tab99_one | | auc | .3f", tables) == "0.935"
     assert solutions.resolve("tab99_family | family=mrf | stride | d", tables) == "320"
     assert solutions.resolve("tab99_family | row:1 | family | s", tables) == "istft"
+    assert solutions.resolve("tab99_family | stride=256, min:tpr | family | s", tables) == "istft"
     with pytest.raises(LookupError, match="no row 3"):
         solutions.resolve("tab99_family | row:3 | family | s", tables)
 

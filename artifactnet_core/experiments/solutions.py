@@ -6,10 +6,10 @@ that names the table cell, followed by the value and a closing marker::
     the hardest family is <!--n tab04_per_family | min:tpr_fpr5 | family | s-->istft<!--/n-->
 
 Between ``<!--n`` and ``-->`` are four fields separated by ``|``: the table (a CSV in
-``figures/`` without its suffix); the row, as comma-separated ``column=value`` filters,
-``min:column`` / ``max:column`` (the row where that column is smallest / largest), ``row:N``
-(the N-th row, from 0, for tables in a meaningful order) or nothing (a one-row table); the
-column; a Python format spec (``.3f``, ``.1%``, ``d``, ``s``). Rendered
+``figures/`` without its suffix); the row, as comma-separated ``column=value`` filters
+optionally followed by ``min:column`` / ``max:column`` (of the rows left, the one where that
+column is smallest / largest), or ``row:N`` (the N-th row, from 0, for tables in a meaningful
+order), or nothing (a one-row table); the column; a Python format spec (``.3f``, ``.1%``, ``d``, ``s``). Rendered
 Markdown shows only the value. :func:`update_solutions` rewrites every value from the tables
 (``–`` where the table, row or column does not exist), :func:`stale_numbers` lists values that
 disagree with the tables (a test runs it on the committed files) and :func:`unresolved` lists
@@ -44,16 +44,11 @@ def _select(df: pd.DataFrame, selector: str) -> pd.Series:
         if not -len(df) <= index < len(df):
             raise LookupError(f"no row {index} in a table of {len(df)} rows")
         return df.iloc[index]
-    if selector.startswith(("min:", "max:")):
-        how, col = (part.strip() for part in selector.split(":", 1))
-        if col not in df.columns:
-            raise LookupError(f"no column {col!r}")
-        values = pd.to_numeric(df[col], errors="coerce")
-        if values.notna().sum() == 0:
-            raise LookupError(f"column {col!r} has no numbers")
-        return df.loc[values.idxmin() if how == "min" else values.idxmax()]
-    rows = df
+    rows, extreme = df, None
     for condition in filter(None, (c.strip() for c in selector.split(","))):
+        if condition.startswith(("min:", "max:")):
+            extreme = tuple(part.strip() for part in condition.split(":", 1))
+            continue
         col, _, want = (s.strip() for s in condition.partition("="))
         if col not in rows.columns:
             raise LookupError(f"no column {col!r}")
@@ -63,6 +58,14 @@ def _select(df: pd.DataFrame, selector: str) -> pd.Series:
         except ValueError:
             pass
         rows = rows[match]
+    if extreme is not None:  # filters first, then the row where a column is smallest/largest
+        how, col = extreme
+        if col not in rows.columns:
+            raise LookupError(f"no column {col!r}")
+        values = pd.to_numeric(rows[col], errors="coerce")
+        if values.notna().sum() == 0:
+            raise LookupError(f"no numbers in column {col!r} of the rows {selector!r}")
+        return rows.loc[values.idxmin() if how == "min" else values.idxmax()]
     if len(rows) != 1:
         raise LookupError(f"{len(rows)} rows match {selector!r} (need exactly one)")
     return rows.iloc[0]
