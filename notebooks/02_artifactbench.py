@@ -246,7 +246,7 @@ sample = pipeline.sample_rows(df, 400, seed=seed)
 sample = sample.assign(rms_dbfs=[rms_dbfs(p) for p in sample["path"]])
 fig, ax = plt.subplots(figsize=(6, 3.2))
 sns.histplot(sample, x="rms_dbfs", hue="label", stat="density", common_norm=False, bins=30,
-             palette=CLASS_COLOURS, alpha=0.5, ax=ax)
+             palette=CLASS_COLOURS, element="step", fill=False, linewidth=1.5, ax=ax)
 ax.set(xlabel="clip RMS (dBFS)", ylabel="density", title="Loudness of real and AI clips")
 save_fig(fig, "fig02_loudness")
 level_auc = roc_auc((sample["label"] == "ai").to_numpy(), sample["rms_dbfs"].to_numpy())
