@@ -37,6 +37,10 @@ MARKER = re.compile(r"<!--n (?P<spec>[^>]*?)-->(?P<value>(?:(?!<!--).)*?)<!--/n-
 MISSING = "–"
 
 
+class EmptyCell(LookupError):
+    """The cell exists but holds no value (e.g. an interval not computed at this sample size)."""
+
+
 def _select(df: pd.DataFrame, selector: str) -> pd.Series:
     selector = selector.strip()
     if selector.startswith("row:"):
@@ -86,22 +90,28 @@ def resolve(spec: str, figures: str | Path | None = None) -> str:
         raise LookupError(f"{path.name} has no column {column!r}")
     value = _select(df, selector)[column]
     if pd.isna(value):
-        raise LookupError(f"{path.name}: {column!r} is empty in the row {selector!r}")
+        raise EmptyCell(f"{path.name}: {column!r} is empty in the row {selector!r}")
     if fmt == "s":
         return str(value)
     if fmt == "d":
         return f"{int(round(float(value))):d}"
-    return format(float(value), fmt)
+    text = format(float(value), fmt)
+    if text.startswith("-") and float(text.rstrip("%")) == 0:  # -0.000 rounds a tiny negative
+        text = ("+" if fmt.startswith("+") else "") + text[1:]
+    return text
 
 
 def fill(text: str, figures: str | Path | None = None) -> tuple[str, list[str]]:
     """``text`` with every marker's value rewritten from the tables; and the markers that
-    resolve to nothing (they show :data:`MISSING`), each with the reason."""
+    point at no table, row or column, each with the reason. Those, and cells that exist but
+    are empty, show :data:`MISSING`."""
     problems = []
 
     def one(match: re.Match) -> str:
         try:
             value = resolve(match["spec"], figures)
+        except EmptyCell:
+            value = MISSING
         except LookupError as err:
             problems.append(f"{match['spec'].strip()}: {err}")
             value = MISSING
@@ -148,7 +158,8 @@ def stale_numbers(figures: str | Path | None = None,
 
 def unresolved(figures: str | Path | None = None,
                folder: str | Path = SOLUTIONS_DIR) -> list[str]:
-    """Markers that point at no table, row or column in ``figures``; one line each."""
+    """Markers that point at no table, row or column in ``figures`` (an empty cell is no
+    problem: a small run computes no interval); one line each."""
     out = []
     for path in solution_files(folder):
         _, problems = fill(path.read_text(), figures)
