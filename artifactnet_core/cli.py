@@ -264,8 +264,8 @@ def cmd_bench_build(args: argparse.Namespace) -> int:
         profile = get_profile(args.profile or PROFILE_NAMES[0])
     except ValueError as err:
         raise SystemExit(f"artifactnet: {err}") from err
-    manifest = build_bench(profile.bench, seed=args.seed,
-                           real_dirs=tuple(args.real_dir), progress=not args.quiet)
+    manifest = build_bench(profile.bench, seed=args.seed, real_dirs=tuple(args.real_dir),
+                           progress=not args.quiet, retrain_zoo=args.retrain_zoo)
     print(manifest)
     return EXIT_OK
 
@@ -367,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--seed", type=int, default=0)
     build.add_argument("--real-dir", action="append", default=[],
                        help="a folder of your own music to add as a real source (repeatable)")
+    build.add_argument("--retrain-zoo", action="store_true",
+                       help="train the generators here instead of using the shipped weights")
     build.add_argument("-q", "--quiet", action="store_true")
     build.set_defaults(func=cmd_bench_build)
 

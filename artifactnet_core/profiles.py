@@ -50,6 +50,10 @@ class Profile:
     publishes : bool
         Whether its notebook runs write the committed ``figures/`` and ``data_cards/``
         (``smoke`` does not: its numbers mean nothing).
+    compare_widths : tuple of int
+        Other UNet widths the chosen objective is also trained at; one replaces
+        ``unet.base_width`` only if it validates better
+        (:func:`artifactnet_core.experiments.pipeline.default_detector`).
     """
 
     name: str
@@ -59,6 +63,7 @@ class Profile:
     spectttra: SpecTTTraBudget
     evaluation: EvalBudget
     publishes: bool = True
+    compare_widths: tuple[int, ...] = ()
 
 
 PROFILES: dict[str, Profile] = {
@@ -66,33 +71,33 @@ PROFILES: dict[str, Profile] = {
         name="smoke",
         bench=BenchConfig(profile="smoke", max_tracks_per_source=3, clips_per_track=1,
                           test_clips_per_track=1, ai_per_real=2, scan_limit_s=60.0,
-                          generators=("seanet_rvq_s320", "subpixel_cont_s256",
-                                      "vocos_rvq_s320", "melgan_vocoder_s256"),
-                          zoo=ZooBudget(step_fraction=0.15, batch=8, crop_s=0.5, lr=5e-3,
-                                        enforce_floor=False)),
+                          generators=("tconv_cont_s256", "subpixel_cont_s256",
+                                      "istft_fsq_s256", "melvoc_melphase_fsq_s256"),
+                          zoo=ZooBudget(step_fraction=0.02, enforce_floor=False)),
         unet=UNetRecipe(base_width=8, steps=40, batch_size=4, crop_bins=128, crop_frames=48),
         classifier=ClassifierRecipe(epochs=4, batch_size=16, crop_frames=96),
         spectttra=SpecTTTraBudget(size="tiny", epochs=3, batch_size=16),
-        evaluation=EvalBudget(n_boot=100, max_eval_clips=8, feature_batch=4),
+        evaluation=EvalBudget(n_boot=100, max_eval_clips=8, feature_batch=4, seeds=2),
         publishes=False),
     "laptop": Profile(
         name="laptop",
         bench=BenchConfig(profile="laptop", max_tracks_per_source=90, clips_per_track=1,
                           test_clips_per_track=2, ai_per_real=2,
-                          generators=("seanet_rvq_s320", "dac_rvq_s512",
+                          generators=("tconv_cont_s256", "snake_rvq_s512",
                                       "resize_nearest_cont_s256", "subpixel_cont_s256",
-                                      "vocos_fsq_s256", "hifigan_cont_s256",
-                                      "melgan_vocoder_s256"),
-                          zoo=ZooBudget(step_fraction=1.0, batch=8, crop_s=0.5, lr=3e-3)),
-        unet=UNetRecipe(base_width=16, steps=400, batch_size=8, crop_bins=256, crop_frames=64),
+                                      "istft_fsq_s256", "mrf_cont_s256",
+                                      "melvoc_melphase_fsq_s256"),
+                          zoo=ZooBudget()),
+        unet=UNetRecipe(base_width=32, steps=400, batch_size=8, crop_bins=256, crop_frames=64),
         classifier=ClassifierRecipe(epochs=12, batch_size=32, crop_frames=128),
         spectttra=SpecTTTraBudget(size="reduced", epochs=12, batch_size=32),
-        evaluation=EvalBudget(n_boot=1000, max_eval_clips=200, feature_batch=4)),
+        evaluation=EvalBudget(n_boot=1000, max_eval_clips=200, feature_batch=4),
+        compare_widths=(16,)),
     "paper": Profile(
         name="paper",
         bench=BenchConfig(profile="paper", max_tracks_per_source=None, clips_per_track=3,
                           test_clips_per_track=3, ai_per_real=3, generators=None,
-                          zoo=ZooBudget(step_fraction=1.0, batch=8, crop_s=0.5, lr=3e-3)),
+                          zoo=ZooBudget()),
         unet=UNetRecipe(base_width=32, steps=3000, batch_size=16, crop_bins=512, crop_frames=128,
                         lr=5e-4),
         classifier=ClassifierRecipe(epochs=20, batch_size=64, crop_frames=192),

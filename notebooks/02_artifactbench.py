@@ -221,7 +221,7 @@ print("floor:", FLOOR, "| log-mel distance at most", DISTANCE_RATIO, "x chance")
 quality_cols = ["name", "family", "bottleneck", "total_stride", "internal_sr", "params", "steps",
                 "train_seconds", "envelope_corr", "chance_envelope_corr", "logmel_corr_centred",
                 "chance_logmel_corr_centred", "logmel_distance_db", "chance_logmel_distance_db",
-                "si_sdr_db", "passes_floor"]
+                "si_sdr_db", "passes_floor", "weights"]
 quality = generators[[c for c in quality_cols if c in generators.columns]].copy()
 if "chance_logmel_distance_db" in quality:
     quality.insert(quality.columns.get_loc("chance_logmel_distance_db") + 1, "distance_ratio",

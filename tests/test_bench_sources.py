@@ -312,7 +312,8 @@ def stand_in_zoo() -> SimpleNamespace:
     specs = (_Spec("g_tconv", "tconv", SR), _Spec("g_mrf", "mrf", 24_000),
              _Spec("g_istft", "istft", 22_050), _Spec("g_mel", "mel_vocoder", 32_000))
 
-    def load_or_train(spec, train_clips, *, budget, seed, cache_dir, progress, device=None):
+    def load_or_train(spec, train_clips, *, budget, seed, cache_dir, progress, device=None,
+                      heldout_clips=None, retrain=False):
         return spec, {"name": spec.name, "envelope_corr": 0.9, "passes_floor": True}
 
     def regenerate(model, audio):
@@ -323,7 +324,8 @@ def stand_in_zoo() -> SimpleNamespace:
         return bandlimit(y, rate=model.internal_sr)
 
     return SimpleNamespace(zoo_specs=lambda names: specs, load_or_train=load_or_train,
-                           regenerate=regenerate, has_shipped_weights=lambda spec: True)
+                           regenerate=regenerate, has_shipped_weights=lambda spec: True,
+                           weights_fingerprint=lambda specs, retrain: [s.name for s in specs])
 
 
 def _user_folders(root: Path, *, bad_name: str | None = None) -> list[Path]:

@@ -156,8 +156,35 @@ def test_default_detector_chooses_on_validation(tiny_bench, cache):
     choice = pipeline.default_detector(tiny_bench, TINY, seed=0, progress=False)
     assert set(choice.table["objective"]) == {"paired", "real_only"}
     assert choice.table["chosen"].sum() == 1
-    best = choice.table.loc[choice.table["chosen"], "objective"].item()
-    assert choice.chosen is choice.candidates[best]
+    best = choice.table.loc[choice.table["chosen"], ["objective", "unet_base_width"]].iloc[0]
+    assert choice.chosen is choice.candidates[tuple(best)]
+    assert choice.table["n_val_tracks"].min() >= 2
+
+
+@pytest.mark.parametrize(("aucs", "expected"), [
+    ({("real_only", 8): 0.90, ("paired", 8): 0.95, ("paired", 4): 0.953}, ("paired", 8)),
+    ({("real_only", 8): 0.90, ("paired", 8): 0.902, ("real_only", 4): 0.80}, ("real_only", 8)),
+    ({("real_only", 8): 0.90, ("paired", 8): 0.80, ("real_only", 4): 0.95}, ("real_only", 4)),
+])
+def test_selection_rule_ties_go_to_the_paper(monkeypatch, aucs, expected):
+    """Ties (within SELECTION_TIE) keep the paper's objective and the profile's width; only a
+    clear validation win changes either."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    def fake_train(data, profile, *, objective, unet_base_width, **kwargs):
+        model = SimpleNamespace(parameter_counts=lambda: {"unet": unet_base_width},
+                                config=SimpleNamespace(info={"val_auc": 0.5}))
+        return SimpleNamespace(model=model, threshold=0.5, key=(objective, unet_base_width))
+
+    monkeypatch.setattr(pipeline, "train_detector", fake_train)
+    monkeypatch.setattr(pipeline, "selection_score",
+                        lambda det: {"selection_auc": aucs[det.key], "n_val_tracks": 10})
+    profile = replace(TINY, unet=replace(TINY.unet, base_width=8), compare_widths=(4,))
+    choice = pipeline.default_detector(None, profile, progress=False)
+    assert choice.chosen.key == expected
+    assert len(choice.table) == 3 and choice.table["chosen"].sum() == 1
+    assert choice.table.loc[choice.table["chosen"], "reason"].item()
 
 
 def test_export_writes_loadable_half_weights(tiny_bench, cache, tmp_path):

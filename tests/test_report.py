@@ -84,20 +84,37 @@ def test_readme_has_the_markers():
 def write_result_tables(tmp_path):
     import pandas as pd
 
-    pd.DataFrame([{"subset": "zero-shot", "n": 30, "n_ai": 20, "n_real": 10, "f1": 0.9,
-                   "f1_lo": 0.8, "f1_hi": 0.95, "fpr": 0.1, "fpr_lo": 0.0, "fpr_hi": 0.3}]
+    stats = {"n_real_tracks": 150, "n_ai_items": 300, "n_ai_tracks": 150, "n_tracks": 150,
+             "auc": 0.97, "auc_lo": 0.95, "auc_hi": 0.99, "tpr_fpr1": 0.8, "tpr_fpr1_lo": 0.75,
+             "tpr_fpr1_hi": 0.85, "fpr_fpr1": 0.0, "fpr_fpr1_lo": 0.0, "fpr_fpr1_hi": 0.0244,
+             "tpr_fpr5": 0.9, "tpr_fpr5_lo": 0.85, "tpr_fpr5_hi": 0.94, "fpr_fpr5": 0.04,
+             "fpr_fpr5_lo": 0.015, "fpr_fpr5_hi": 0.085, "f1": 0.88}
+    pd.DataFrame([{"model": "ArtifactNet", **stats, "profile": "laptop"},
+                  {"model": "shortcut probe (physics-free)", **stats, "auc": 0.61,
+                   "auc_lo": 0.55, "auc_hi": 0.67, "profile": "laptop"}]
                  ).to_csv(tmp_path / "tab04_zero_shot.csv", index=False)
-    pd.DataFrame([{"metric": "F1", "paper": 0.9829, "target": ">= 0.98", "measured": 0.9,
-                   "met": False, "profile": "laptop"},
-                  {"metric": "FPR", "paper": 0.0149, "target": "<= 0.015", "measured": 0.1,
-                   "met": False, "profile": "laptop"}]).to_csv(tmp_path / "tab04_targets.csv",
-                                                               index=False)
-    pd.DataFrame([{"metric": "mean Δ (codec-aware)", "paper": 0.16, "target": "<= 0.15",
-                   "measured": 0.12, "met": True, "profile": "laptop"}]
-                 ).to_csv(tmp_path / "tab05_targets.csv", index=False)
-    pd.DataFrame([{"model": "ArtifactNet (ours)", "parameters": 1000, "f1": 0.9, "fpr": 0.1,
-                   "auc": 0.97, "mean_drift": 0.12, "cpu_s_per_4s_clip": 0.5,
-                   "source": "measured (laptop profile)"}]
+    pd.DataFrame([{"family": "unseen", "source": "unseen", "strict": True, **stats,
+                   "n_real_tracks": 12, "auc_lo": None, "auc_hi": None, "probe_auc": 0.5}]
+                 ).to_csv(tmp_path / "tab04_two_by_two.csv", index=False)
+    pd.DataFrame([{"claim": "ROC-AUC (zero-shot, per track)", "target": ">= 0.98",
+                   "measured": 0.97, "lo": 0.95, "hi": 0.99,
+                   "verdict": "not resolvable at n = 150", "profile": "laptop"}]
+                 ).to_csv(tmp_path / "tab04_targets.csv", index=False)
+    pd.DataFrame([{"claim": "mean Δ (codec-aware)", "paper": 0.16, "target": "<= 0.15",
+                   "measured": 0.012, "lo": 0.01, "hi": 0.014, "verdict": "met",
+                   "profile": "laptop"}]).to_csv(tmp_path / "tab05_targets.csv", index=False)
+    pd.DataFrame([{"seed": "0", "auc": 0.97, "tpr_fpr1": 0.8, "fpr_fpr1": 0.0},
+                  {"seed": "1", "auc": 0.95, "tpr_fpr1": 0.7, "fpr_fpr1": 0.01},
+                  {"seed": "mean", "auc": 0.96, "tpr_fpr1": 0.75, "fpr_fpr1": 0.005}]
+                 ).to_csv(tmp_path / "tab04_seed_variance.csv", index=False)
+    pd.DataFrame([{"model": "ArtifactNet (ours)", "parameters": 1000, **stats,
+                   "mean_drift": 0.12, "cpu_s_per_4s_clip": 0.5,
+                   "source": "measured (laptop profile)"},
+                  {"model": "Fakeprint", "parameters": 40, **stats, "auc": 0.9,
+                   "delta_auc_vs_ours": -0.07, "delta_auc_lo": -0.1, "delta_auc_hi": -0.04,
+                   "source": "measured (laptop profile)"},
+                  {"model": "ArtifactNet (paper)", "parameters": 4_000_000, "fpr_quoted": 0.0149,
+                   "f1_quoted": 0.9829, "parameters_note": "quoted", "source": "quoted"}]
                  ).to_csv(tmp_path / "tab06_baselines.csv", index=False)
 
 
@@ -112,15 +129,22 @@ def test_results_block_reads_the_notebook_tables(tmp_path):
     assert "No results yet" in results_block(tmp_path)
     write_result_tables(tmp_path)
     block = results_block(tmp_path)
-    assert "Profile **`laptop`**" in block and "20 AI and 10 real" in block
-    assert "| F1 | 0.9829 | >= 0.98 | 0.900 [0.800, 0.950] | **no** |" in block
-    assert "| FPR | 0.0149 | <= 0.015 | 10.00 % [0.00, 30.00] | **no** |" in block
-    assert "| mean Δ (codec-aware) | 0.16 | <= 0.15 | 0.120 | yes |" in block
-    assert "| ArtifactNet (ours) | 1,000 | 0.900 |" in block
+    assert "Profile **`laptop`**" in block and "150 real test tracks against 300" in block
+    assert ("| ArtifactNet | 0.970 [0.950, 0.990] | 0.800 [0.750, 0.850] | "
+            "0.00 % [0.00, 2.44] |") in block
+    assert "| shortcut probe (physics-free) | 0.610 [0.550, 0.670] |" in block
+    assert "| unseen (strict) | unseen | 12 | 300 | 0.970 | 0.500 |" in block
+    assert ("| ROC-AUC (zero-shot, per track) | >= 0.98 | 0.970 [0.950, 0.990] | "
+            "not resolvable at n = 150 |") in block
+    assert "| mean Δ (codec-aware) | <= 0.15 | 0.012 [0.010, 0.014] | met |" in block
+    assert "over 2 training seeds (same benchmark): ROC-AUC 0.950–0.970" in block
+    assert "| Fakeprint | 40 | 0.900 [0.950, 0.990] | -0.070 [-0.100, -0.040] |" in block
+    assert ("ArtifactNet (paper) (4,000,000 parameters, quoted): F1 0.9829, FPR 1.49 %"
+            in block)
+    assert "| ArtifactNet (paper) |" not in block
     readme = tmp_path / "README.md"
-    readme.write_text(f"top\n{RESULTS_START}\nold\n{RESULTS_END}\n")
-    assert update_results(readme, tmp_path) and "old" not in readme.read_text()
-
+    readme.write_text(f"top\n{RESULTS_START}\nstale block\n{RESULTS_END}\n")
+    assert update_results(readme, tmp_path) and "stale block" not in readme.read_text()
 
 
 def test_results_block_names_notebooks_that_wrote_nothing(tmp_path):

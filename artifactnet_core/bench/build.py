@@ -18,8 +18,6 @@ Stages:
    ``bench_config.json`` and ``build_info.json``, after checking schema and split disjointness;
 7. describe every clip with physics-free descriptors and score the shortcut probe
    (:mod:`artifactnet_core.bench.shortcuts`): ``descriptors.csv``, ``shortcut_probe.csv``.
-
-Taught in notebook ``02_artifactbench``.
 """
 
 from __future__ import annotations
@@ -76,16 +74,22 @@ def _folder_fingerprint(folder: Path) -> list[tuple[str, int]]:
 
 
 def bench_dir(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str | Path] = (),
-              cache_root: str | Path | None = None) -> Path:
+              cache_root: str | Path | None = None, retrain_zoo: bool = False,
+              zoo: ModuleType | None = None) -> Path:
     """Return the folder a build of this config and seed lives in (not created).
 
     ``<cache_root or cache_dir()>/bench/<profile>-<hash>``, the hash covering the config, the
-    seed, the ``--real-dir`` folders (paths, file names and sizes) and :data:`BENCH_VERSION`.
+    seed, the ``--real-dir`` folders (paths, file names and sizes), the generators' weights
+    (:func:`artifactnet_core.bench.zoo.weights_fingerprint`: shipping new weights starts a new
+    benchmark) and :data:`BENCH_VERSION`.
     """
+    if zoo is None:
+        from artifactnet_core.bench import zoo
     root = Path(cache_root) if cache_root is not None else cache_dir()
     dirs = [Path(d).resolve() for d in real_dirs]
+    weights = zoo.weights_fingerprint(zoo.zoo_specs(config.generators), retrain=retrain_zoo)
     key = stable_hash(BENCH_VERSION, sorted(asdict(config).items()), seed,
-                      [(str(d), _folder_fingerprint(d)) for d in dirs], length=10)
+                      [(str(d), _folder_fingerprint(d)) for d in dirs], weights, length=10)
     return root / "bench" / f"{config.profile}-{key}"
 
 
@@ -109,21 +113,36 @@ def load_clip_arrays(root: Path, clips: Sequence[Clip]) -> list[np.ndarray]:
     return [load_audio(root / c.path) for c in clips]
 
 
-def generator_training_clips(config: BenchConfig, *, real_dirs: Sequence[str | Path] = (),
-                             cache_root: str | Path | None = None,
-                             progress: bool = True) -> list[np.ndarray]:
-    """Return the generator-training clips as mono float32 arrays at 44.1 kHz.
+def generator_training_clips(config: BenchConfig, *, cache_root: str | Path | None = None,
+                             progress: bool = True
+                             ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The generator-training clips of ``config``'s sources, as ``(train, held_out)`` lists of
+    mono float32 arrays at 44.1 kHz.
 
     These tracks train the neural generators and are used nowhere else; which tracks and clips
     they are does not depend on the seed or the profile (:mod:`~artifactnet_core.bench.plan`).
-    The list is interleaved across sources.
+    The held-out clips come from *other tracks* than the training clips (the last
+    generator-training composition of every source that has at least three), so the quality
+    floor is measured on music the generator never heard. Both lists are interleaved across
+    sources. No benchmark is built.
     """
+    from artifactnet_core.bench.plan import gentrain_partition
+
     cache = Path(cache_root) if cache_root is not None else cache_dir()
-    dirs = [Path(d).resolve() for d in real_dirs]
-    root = bench_dir(config, real_dirs=dirs, cache_root=cache)
-    real = prepare_real_clips(config, seed=0, real_dirs=dirs, root=root, cache_root=cache,
-                              progress=progress)
-    return load_clip_arrays(real.gentrain_root, _interleave_by_source(real.gentrain))
+    part = gentrain_partition(config.sources, cache_root=cache, progress=progress)
+    held = set(part.heldout_tracks)
+    train = [c for c in part.clips if c.track_id not in held]
+    test = [c for c in part.clips if c.track_id in held]
+    return (load_clip_arrays(part.root, _interleave_by_source(train)),
+            load_clip_arrays(part.root, _interleave_by_source(test)))
+
+
+def _split_gentrain(real: RealClips) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    held_tracks = set(real.gentrain_heldout)
+    train = [c for c in real.gentrain if c.track_id not in held_tracks]
+    held = [c for c in real.gentrain if c.track_id in held_tracks]
+    return (load_clip_arrays(real.gentrain_root, _interleave_by_source(train)),
+            load_clip_arrays(real.gentrain_root, _interleave_by_source(held)))
 
 
 # --- stage 4-5: generators and the chain --------------------------------------------------------
@@ -141,18 +160,18 @@ def _reference_path(generator: str, clip: Clip) -> str:
 
 
 def _load_generators(zoo: ModuleType, specs: Sequence, real: RealClips, *, cfg: BenchConfig,
-                     seed: int, cache_root: Path, device: str | None,
-                     progress: bool) -> tuple[dict, dict[str, dict]]:
+                     seed: int, cache_root: Path, device: str | None, progress: bool,
+                     retrain: bool = False) -> tuple[dict, dict[str, dict]]:
     """Every generator (shipped weights when they fit, else trained now) and its info row."""
-    train_arrays: list[np.ndarray] | None = None
+    clips: tuple[list[np.ndarray], list[np.ndarray]] | None = None
     models, infos = {}, {}
     for spec in sorted(specs, key=lambda s: s.name):
-        if train_arrays is None and not zoo.has_shipped_weights(spec):
-            train_arrays = load_clip_arrays(real.gentrain_root,
-                                            _interleave_by_source(real.gentrain))
+        if clips is None and (retrain or not zoo.has_shipped_weights(spec)):
+            clips = _split_gentrain(real)
+        train, held = clips or (None, None)
         models[spec.name], infos[spec.name] = zoo.load_or_train(
-            spec, train_arrays, budget=cfg.zoo, seed=seed, cache_dir=cache_root,
-            progress=progress, device=device)
+            spec, train, budget=cfg.zoo, seed=seed, cache_dir=cache_root, progress=progress,
+            heldout_clips=held, device=device, retrain=retrain)
     failing = sorted(n for n, i in infos.items() if i.get("passes_floor") is False)
     if failing and cfg.zoo.enforce_floor:
         raise QualityFloorError(
@@ -265,6 +284,8 @@ def _generators_table(specs: Sequence, infos: dict[str, dict], df: pd.DataFrame,
             row[f"n_{split}"] = int((mine["split"] == split).sum())
         row["n_split_track_train"] = int((mine["split_track"] == "train").sum())
         for key, value in sorted(infos.get(spec.name, {}).items()):
+            if key == "cached":
+                row["weights"] = {"shipped": "shipped", True: "cache"}.get(value, "trained")
             if key in row or key in ("cached", "path", "loss_curve"):
                 continue
             row[key] = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) \
@@ -275,8 +296,8 @@ def _generators_table(specs: Sequence, infos: dict[str, dict], df: pd.DataFrame,
 
 def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str | Path] = (),
                 cache_root: str | Path | None = None, progress: bool = True,
-                zoo: ModuleType | None = None,
-                device: str | None = "cpu") -> Path:
+                zoo: ModuleType | None = None, device: str | None = "cpu",
+                retrain_zoo: bool = False) -> Path:
     """Build (or resume) ArtifactBench-mini and return the path of its ``manifest.csv``.
 
     Parameters
@@ -302,6 +323,8 @@ def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str |
     device : str or None
         Where generators train and run: ``"cpu"`` (default, reproducible everywhere), ``"cuda"``,
         or ``None`` for CUDA when present.
+    retrain_zoo : bool
+        Train the generators here even where shipped weights exist (``--retrain-zoo``).
 
     Raises
     ------
@@ -316,7 +339,10 @@ def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str |
     cfg = config
     cache = Path(cache_root) if cache_root is not None else cache_dir()
     dirs = [Path(d).resolve() for d in real_dirs]
-    root = bench_dir(cfg, seed=seed, real_dirs=dirs, cache_root=cache)
+    if zoo is None:
+        from artifactnet_core.bench import zoo
+    root = bench_dir(cfg, seed=seed, real_dirs=dirs, cache_root=cache, retrain_zoo=retrain_zoo,
+                     zoo=zoo)
     root.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
 
@@ -333,8 +359,6 @@ def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str |
         except AudioError:
             histories[track_id] = CodecHistory("lossless", SAMPLE_RATE, 1, 0.0)
 
-    if zoo is None:
-        from artifactnet_core.bench import zoo
     specs = tuple(zoo.zoo_specs(cfg.generators))
     families = {s.name: s.family for s in specs}
     heldout_families = cfg.heldout_families
@@ -351,7 +375,7 @@ def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str |
                                    heldout_test_share=cfg.heldout_test_share)
     t0 = time.perf_counter()
     models, infos = _load_generators(zoo, specs, real, cfg=cfg, seed=seed, cache_root=cache,
-                                     device=device, progress=progress)
+                                     device=device, progress=progress, retrain=retrain_zoo)
     timings["generators_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     limits, failed = _finish_all(zoo, models, specs, assignment, real, histories, seed=seed,

@@ -16,31 +16,21 @@ DEFAULT_HELDOUT_SOURCES = ("nexuiz", "openmsx_midi")
 
 @dataclass(frozen=True)
 class ZooBudget:
-    """How long and on what each zoo generator trains.
+    """How much of each generator's recipe a profile trains, and what a build does with a
+    generator under the quality floor (the recipe itself lives in each
+    :class:`~artifactnet_core.bench.zoo.models.GeneratorSpec`).
 
     Attributes
     ----------
     step_fraction : float
         Multiplies each spec's ``steps`` (fixed step counts, never wall-clock limits, so that
         training is deterministic).
-    batch : int
-        Crops per step.
-    crop_s : float
-        Crop length in seconds.
-    lr : float
-        Peak Adam learning rate.
-    envelope_weight : float
-        Weight of the loudness-envelope term of the loss.
     enforce_floor : bool
         Stop a build that would use a generator under the quality floor (every profile but
         ``smoke``, whose tiny budget cannot reach it).
     """
 
     step_fraction: float = 1.0
-    batch: int = 8
-    crop_s: float = 0.5
-    lr: float = 3e-3
-    envelope_weight: float = 3.0
     enforce_floor: bool = True
 
 

@@ -12,8 +12,6 @@
    composition under both protocols (:func:`~artifactnet_core.bench.splits.plan_splits`).
 4. Cut clips: generator-training clips with a fixed segment seed, benchmark clips with the
    build's seed (:func:`~artifactnet_core.bench.clips.extract_track_clips`).
-
-Taught in notebook ``02_artifactbench``.
 """
 
 from __future__ import annotations
@@ -64,6 +62,7 @@ class RealClips:
     bench: list[Clip]
     heldout_sources: tuple[str, ...]
     gentrain_root: Path
+    gentrain_heldout: tuple[str, ...] = ()
     skipped: list[str] = field(default_factory=list)
 
 
@@ -127,6 +126,12 @@ def gentrain_compositions(tracks: Mapping[str, Sequence[Track]],
         n = GENTRAIN_COMPOSITIONS[source_spec(source).kind]
         out[source] = pick_order(items, keys, salt="gentrain")[:n]
     return out
+
+
+def gentrain_heldout(gentrain: Mapping[str, Sequence[str]]) -> set[str]:
+    """The generator-training compositions kept out of generator training to measure their
+    quality on unheard music: the last one of every source that has at least three."""
+    return {keys[-1] for keys in gentrain.values() if len(keys) >= 3}
 
 
 def _capacity(track: Track, cfg: BenchConfig, *, render_dir: Path,
@@ -194,6 +199,51 @@ def _resolve_heldout_sources(cfg: BenchConfig, available: Sequence[str], *,
     return (pick,)
 
 
+@dataclass
+class GentrainClips:
+    """The generator-training partition: its clips, its tracks, and the tracks held out of
+    generator training to measure quality on unheard music."""
+
+    clips: list[Clip]
+    tracks: tuple[str, ...]
+    heldout_tracks: tuple[str, ...]
+    root: Path
+
+
+def cut_gentrain(tracks: Mapping[str, Sequence[Track]], keys: Mapping[str, str], *,
+                 cache_root: Path, render_dir: Path, tools: dict[str, Tool],
+                 progress: bool = True) -> GentrainClips:
+    """Cut the generator-training clips (fixed clip length, scan limit and segment seed) under
+    ``cache_root/bench/_gentrain``; every build and the zoo command share them."""
+    gen_keys = gentrain_compositions(tracks, keys)
+    chosen = {k for ks in gen_keys.values() for k in ks}
+    held = gentrain_heldout(gen_keys)
+    members = sorted((t for items in tracks.values() for t in items if keys[t.track_id] in chosen),
+                     key=lambda t: t.track_id)
+    root = cache_root / "bench" / "_gentrain"
+    clips: list[Clip] = []
+    for track in tqdm(members, desc="generator-training clips", unit="track",
+                      disable=not progress):
+        clips += extract_track_clips(track, n_clips=GENTRAIN_CLIPS_PER_TRACK,
+                                     clip_s=GENTRAIN_CLIP_S, seed=GENTRAIN_SEED,
+                                     bench_root=root, subdir="clips", render_dir=render_dir,
+                                     scan_limit_s=GENTRAIN_SCAN_S, tools=tools)
+    return GentrainClips(clips, tuple(t.track_id for t in members),
+                         tuple(t.track_id for t in members if keys[t.track_id] in held), root)
+
+
+def gentrain_partition(sources: Sequence[str], *, cache_root: Path,
+                       progress: bool = True) -> GentrainClips:
+    """The generator-training partition of ``sources`` (no benchmark is built)."""
+    tracks = list_tracks(sources, unpack_root=cache_root / "debs")
+    keys = composition_keys(t.track_id for items in tracks.values() for t in items)
+    tools = locate_tools({t.kind for items in tracks.values() for t in items},
+                         unpack_root=cache_root / "debs")
+    return cut_gentrain(tracks, keys, cache_root=cache_root,
+                        render_dir=cache_root / "bench" / "_renders", tools=tools,
+                        progress=progress)
+
+
 def prepare_real_clips(cfg: BenchConfig, *, seed: int, real_dirs: Sequence[Path],
                        root: Path, cache_root: Path, progress: bool = True) -> RealClips:
     """Stages 1-3 (see the module docstring); returns the :class:`RealClips` of the build.
@@ -209,8 +259,7 @@ def prepare_real_clips(cfg: BenchConfig, *, seed: int, real_dirs: Sequence[Path]
     keys = composition_keys(t.track_id for items in tracks.values() for t in items)
     tools = locate_tools({t.kind for items in tracks.values() for t in items},
                          unpack_root=unpack_root)
-    gen_keys = gentrain_compositions(tracks, keys)
-    excluded = {k for ks in gen_keys.values() for k in ks}
+    excluded = {k for ks in gentrain_compositions(tracks, keys).values() for k in ks}
     capacity = choose_tracks(tracks, keys, cfg, seed=seed, exclude=excluded,
                              render_dir=render_dir, tools=tools, progress=progress,
                              skipped=skipped)
@@ -221,34 +270,24 @@ def prepare_real_clips(cfg: BenchConfig, *, seed: int, real_dirs: Sequence[Path]
     compositions = {s: {t: keys[t] for t in capacity[s]} for s in available}
     plan = plan_splits(compositions, seed=seed, heldout_sources=heldout,
                        val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
-    gentrain_tracks = sorted(t.track_id for items in tracks.values() for t in items
-                             if keys[t.track_id] in excluded)
-    plan = TrackPlan(tuple(gentrain_tracks), plan.split, plan.split_track, plan.composition)
+    gentrain = cut_gentrain(tracks, keys, cache_root=cache_root, render_dir=render_dir,
+                            tools=tools, progress=progress)
+    plan = TrackPlan(gentrain.tracks, plan.split, plan.split_track, plan.composition)
     by_id = {t.track_id: t for items in tracks.values() for t in items}
     jobs = []
-    for track_id in gentrain_tracks:
-        jobs.append((track_id, GENTRAIN_CLIPS_PER_TRACK, True))
     for source in available:
         for track_id, cap in capacity[source].items():
             per_track = (cfg.test_clips_per_track if plan.split[track_id] == "test"
                          else cfg.clips_per_track)
-            jobs.append((track_id, min(cap, per_track), False))
-    gentrain_root = cache_root / "bench" / "_gentrain"
-    gentrain: list[Clip] = []
+            jobs.append((track_id, min(cap, per_track)))
     bench: list[Clip] = []
-    for track_id, n, is_gen in tqdm(sorted(jobs), desc="cutting clips", unit="track",
-                                    disable=not progress):
-        if is_gen:
-            clips = extract_track_clips(by_id[track_id], n_clips=n, clip_s=GENTRAIN_CLIP_S,
-                                        seed=GENTRAIN_SEED, bench_root=gentrain_root,
-                                        subdir="clips", render_dir=render_dir,
-                                        scan_limit_s=GENTRAIN_SCAN_S, tools=tools)
-        else:
-            clips = extract_track_clips(by_id[track_id], n_clips=n, clip_s=cfg.clip_s,
-                                        seed=seed, bench_root=root, subdir="raw",
-                                        render_dir=render_dir, scan_limit_s=cfg.scan_limit_s,
-                                        tools=tools)
+    for track_id, n in tqdm(sorted(jobs), desc="cutting clips", unit="track",
+                            disable=not progress):
+        clips = extract_track_clips(by_id[track_id], n_clips=n, clip_s=cfg.clip_s, seed=seed,
+                                    bench_root=root, subdir="raw", render_dir=render_dir,
+                                    scan_limit_s=cfg.scan_limit_s, tools=tools)
         if not clips:
             skipped.append(track_id)
-        (gentrain if is_gen else bench).extend(clips)
-    return RealClips(plan, by_id, gentrain, bench, heldout, gentrain_root, skipped)
+        bench.extend(clips)
+    return RealClips(plan, by_id, gentrain.clips, bench, heldout, gentrain.root,
+                     gentrain.heldout_tracks, skipped)

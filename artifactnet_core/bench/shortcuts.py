@@ -8,8 +8,6 @@ the same clips the detector trains on) and scored on the zero-shot test split me
 of the benchmark trivial cues can explain; so does each descriptor alone. A benchmark on which
 the probe scores well measures something other than residual physics, so its numbers are
 reported beside every headline number of the detector.
-
-Taught in notebook ``02_artifactbench``.
 """
 
 from __future__ import annotations

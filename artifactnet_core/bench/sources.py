@@ -23,9 +23,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,6 +31,17 @@ from pathlib import Path
 import numpy as np
 
 from artifactnet_core.atomic import stable_hash
+from artifactnet_core.bench.packages import (
+    LicenceInfo,
+    SourceUnavailable,
+    Tool,
+    install_hint,
+    locate_path,
+    locate_tool,
+    package_licence,
+    summarise_licence,
+    unpack_debian_package,
+)
 from artifactnet_core.bench.render import (
     ScoreRender,
     choose_programs,
@@ -43,7 +51,6 @@ from artifactnet_core.bench.render import (
 )
 from artifactnet_core.detector.audio import AUDIO_EXTENSIONS, audio_info, iter_audio
 from artifactnet_core.detector.config import SAMPLE_RATE
-from artifactnet_core.paths import cache_dir
 
 #: The soundfonts of the rendered sources (Debian ``fluid-soundfont-gm``, ``csound-soundfont``).
 SOUNDFONT_PATH = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
@@ -60,10 +67,6 @@ _SCORE_SKIP_DIRS = ("demos", "theoryExercises", "leadSheet", "choraleAnalyses")
 # Files above these sizes take seconds to parse; compressed MusicXML is ~20x denser.
 _SCORE_MAX_BYTES = {".mxl": 80_000}
 _SCORE_MAX_BYTES_DEFAULT = 1_500_000
-
-
-class SourceUnavailable(RuntimeError):
-    """A real source whose files are neither installed nor obtainable; names the packages."""
 
 
 @dataclass(frozen=True)
@@ -142,8 +145,12 @@ SOURCES: tuple[SourceSpec, ...] = (
 )
 SOURCE_NAMES: tuple[str, ...] = tuple(s.name for s in SOURCES)
 #: Commands the symbolic kinds run, and the Debian packages holding each command and its library.
-TOOL_PACKAGES = {"fluidsynth": ("fluidsynth", "libfluidsynth3"),
-                 "openmpt123": ("openmpt123", "libopenmpt0")}
+__all__ = ["SOURCES", "SOURCE_NAMES", "CodecHistory", "LicenceInfo", "SourceSpec",
+           "SourceUnavailable", "Tool", "Track", "codec_history", "composition_keys",
+           "iter_track_audio", "licence_table", "list_folder_tracks", "list_source_tracks",
+           "list_zip_tracks", "locate_source", "locate_tool", "locate_tools", "package_licence",
+           "required_debian_packages", "source_spec", "summarise_licence", "track_duration",
+           "unpack_debian_package"]
 KIND_TOOL = {"score": "fluidsynth", "midi": "fluidsynth", "module": "openmpt123"}
 SOUNDFONT_PACKAGES = {SOUNDFONT_PATH: "fluid-soundfont-gm",
                       CSOUND_SOUNDFONT_PATH: "csound-soundfont"}
@@ -196,10 +203,6 @@ def required_debian_packages(sources: Sequence[str] = SOURCE_NAMES) -> tuple[str
     return tuple(packages)
 
 
-def _install_hint(packages: Sequence[str]) -> str:
-    return f"install them with: sudo apt-get install -y {' '.join(packages)}"
-
-
 def slugify(text: str) -> str:
     """Turn a relative path into a file-name-safe id: ``"a b/c.ogg"`` -> ``"a_b__c.ogg"``.
     """
@@ -210,184 +213,26 @@ def slugify(text: str) -> str:
 
 # --- locating package files -------------------------------------------------------------------
 
-def unpack_debian_package(package: str, *, unpack_root: Path | None = None,
-                          timeout_s: float = 900.0) -> Path:
-    """Fetch ``package`` with ``apt-get download`` and unpack it with ``dpkg-deb -x``.
-
-    Works without root. The files land under ``unpack_root/package/`` (default
-    ``cache_dir()/debs``), mirroring the system tree (``usr/share/...``); an already unpacked
-    package is reused. Raises :class:`SourceUnavailable` when either tool fails.
-    """
-    unpack_root = Path(unpack_root) if unpack_root is not None else cache_dir() / "debs"
-    dest = unpack_root / package
-    if (dest / ".complete").exists():
-        return dest
-    unpack_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{package}-", dir=unpack_root) as tmp:
-        try:
-            subprocess.run(["apt-get", "download", package], cwd=tmp, check=True,
-                           capture_output=True, timeout=timeout_s)
-            debs = sorted(Path(tmp).glob("*.deb"))
-            if not debs:
-                raise SourceUnavailable(f"apt-get download {package} produced no .deb")
-            staging = Path(tmp) / "root"
-            subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(staging)], check=True,
-                           capture_output=True, timeout=timeout_s)
-        except (OSError, subprocess.SubprocessError) as err:
-            detail = getattr(err, "stderr", b"") or b""
-            raise SourceUnavailable(
-                f"Debian package {package} is not installed and could not be downloaded "
-                f"({type(err).__name__}: {detail.decode(errors='replace').strip()[:200]}); "
-                f"{_install_hint([package])}") from err
-        (staging / ".complete").touch()
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(staging, dest)
-    return dest
-
-
 def locate_source(spec: SourceSpec, *, system_root: Path = Path("/"),
                   unpack_root: Path | None = None, allow_download: bool = True) -> Path:
-    """Return the path of a source's files: installed, or unpacked into the cache.
-
-    Parameters
-    ----------
-    spec : SourceSpec
-        The source.
-    system_root : Path
-        Where installed packages are looked for (``/``; tests point it elsewhere).
-    unpack_root : Path, optional
-        Where :func:`unpack_debian_package` unpacks (default ``cache_dir()/debs``).
-    allow_download : bool
-        Try ``apt-get download`` + ``dpkg-deb -x`` when the package is not installed.
+    """Return the path of a source's files: installed, or unpacked into the cache
+    (:func:`~artifactnet_core.bench.packages.locate_path`).
 
     Raises
     ------
     SourceUnavailable
         Naming the Debian package(s) to install.
     """
-    rel = spec.path.lstrip("/")
-    installed = Path(system_root) / rel
-    if installed.exists():
-        return installed
-    if allow_download:
-        unpacked = unpack_debian_package(spec.package, unpack_root=unpack_root) / rel
-        if unpacked.exists():
-            return unpacked
-    raise SourceUnavailable(f"real source {spec.name!r} needs Debian package {spec.package} "
-                            f"({spec.path} not found); "
-                            f"{_install_hint(required_debian_packages([spec.name]))}")
-
-
-#: A command to run and the environment it needs (``None``: the current one).
-Tool = tuple[str, dict[str, str] | None]
-
-
-def locate_tool(command: str, *, unpack_root: Path | None = None,
-                allow_download: bool = True) -> Tool:
-    """Return a renderer command (``fluidsynth`` or ``openmpt123``) and the environment it needs.
-
-    The installed command when there is one; otherwise the binary of the unpacked package and
-    its library package (:data:`TOOL_PACKAGES`) with ``LD_LIBRARY_PATH`` pointing at the
-    unpacked library. Raises :class:`SourceUnavailable` when neither runs.
-    """
-    found = shutil.which(command)
-    if found:
-        return found, None
-    binary_pkg, lib_pkg = TOOL_PACKAGES[command]
-    if allow_download:
-        try:
-            binary = unpack_debian_package(binary_pkg, unpack_root=unpack_root) / "usr/bin" / command
-            lib = unpack_debian_package(lib_pkg, unpack_root=unpack_root)
-            libdirs = [str(p) for p in sorted((lib / "usr/lib").glob("*")) if p.is_dir()]
-            env = dict(os.environ)
-            env["LD_LIBRARY_PATH"] = os.pathsep.join(
-                [*libdirs, str(lib / "usr/lib"), env.get("LD_LIBRARY_PATH", "")])
-            subprocess.run([str(binary), "--version"], check=True, capture_output=True,
-                           env=env, timeout=30)
-            return str(binary), env
-        except (OSError, subprocess.SubprocessError, SourceUnavailable):
-            pass
-    raise SourceUnavailable(f"rendering needs the {command} command; "
-                            f"{_install_hint([binary_pkg])}")
+    return locate_path(spec.path, spec.package, what=f"real source {spec.name!r}",
+                       system_root=system_root, unpack_root=unpack_root,
+                       allow_download=allow_download,
+                       hint=install_hint(required_debian_packages([spec.name])))
 
 
 def locate_tools(kinds: Sequence[str], *, unpack_root: Path | None = None) -> dict[str, Tool]:
     """The renderer commands that tracks of ``kinds`` need, by command name."""
     return {command: locate_tool(command, unpack_root=unpack_root)
             for command in sorted({KIND_TOOL[k] for k in kinds if k in KIND_TOOL})}
-
-
-# --- licences ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class LicenceInfo:
-    """A package's licence as its Debian copyright file states it."""
-
-    package: str
-    summary: str
-    evidence: str
-    copyright_path: str
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
-
-
-def summarise_licence(copyright_text: str, readme_text: str = "") -> tuple[str, str]:
-    """Return ``(SPDX-like summary, quoted evidence)`` for a Debian copyright file's text.
-
-    Machine-readable (DEP-5) files give the ``License:`` of their ``Files: *`` stanza; free-form
-    files are matched against Creative Commons BY-SA, MIT and GNU GPL wording (the version of a
-    CC licence is taken from the package README when the copyright file only holds the legal
-    code). Returns ``("unknown", "")`` when nothing matches.
-    """
-    stanza = re.search(r"^Files:[ \t]*\*[ \t]*\n(?:(?!Files:).*\n)*?License:[ \t]*([^\n]+)",
-                       copyright_text, flags=re.MULTILINE)
-    if stanza:
-        return stanza.group(1).strip(), _squash(stanza.group(0))[:200]
-    text = _squash(copyright_text)
-    if re.search(r"creative commons", text, re.I) and re.search(r"share ?alike", text, re.I):
-        version = re.search(r"BY-SA\s*(\d\.\d)", _squash(readme_text))
-        evidence = re.search(r"[^.]*BY-SA[^.]*\.", _squash(readme_text))
-        summary = f"CC-BY-SA-{version.group(1)}" if version else "CC-BY-SA"
-        quote = evidence.group(0).strip() if evidence else "Creative Commons Attribution-ShareAlike"
-        return summary, quote
-    mit = re.search(r"[^.\"]*under the MIT license[^.\"]*", text, re.I)
-    if mit:
-        return "MIT", mit.group(0).strip()
-    gpl = re.search(r"GNU (?:Library )?General Public License[^.]{0,200}", text)
-    if gpl:
-        clause = gpl.group(0)
-        version = re.search(r"version (\d)", clause)
-        later = re.search(r"later version", clause)
-        summary = "GPL" + (f"-{version.group(1)}" if version else "") + ("+" if later else "")
-        return summary, clause.strip()
-    return "unknown", ""
-
-
-def package_licence(package: str, *, doc_roots: Sequence[Path] | None = None) -> LicenceInfo:
-    """Read ``/usr/share/doc/PACKAGE/copyright`` (or its unpacked copy) and summarise it.
-
-    Parameters
-    ----------
-    package : str
-        Debian package name.
-    doc_roots : sequence of Path, optional
-        Folders holding ``PACKAGE/copyright``; default ``/usr/share/doc`` and the unpacked copy
-        under ``cache_dir()/debs/PACKAGE/usr/share/doc``.
-    """
-    if doc_roots is None:
-        doc_roots = (Path("/usr/share/doc"), cache_dir() / "debs" / package / "usr/share/doc")
-    for root in doc_roots:
-        path = Path(root) / package / "copyright"
-        if path.exists():
-            readme = Path(root) / package / "README"
-            summary, evidence = summarise_licence(
-                path.read_text(errors="replace"),
-                readme.read_text(errors="replace") if readme.exists() else "")
-            return LicenceInfo(package, summary, evidence, str(path))
-    return LicenceInfo(package, "unknown (copyright file not found)", "", "")
 
 
 def licence_table(sources: Sequence[str] = SOURCE_NAMES) -> list[LicenceInfo]:
@@ -571,8 +416,6 @@ def composition_keys(track_ids: Iterable[str]) -> dict[str, str]:
     ``victory2``) is dropped when the same source has the piece without it (``defeat``), so
     numbered series (``track2`` ... ``track9``, ``music003``) stay apart. Grouping too much is
     safe (splits only get coarser); too little would leak.
-
-    Taught in notebook ``02_artifactbench``.
     """
     pieces = {t: _piece(t) for t in track_ids}
     present = set(pieces.values())

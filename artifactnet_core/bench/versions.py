@@ -6,8 +6,6 @@ length (:func:`artifactnet_core.detector.codecs.codec_roundtrip`), and stored as
 ``<bench>/versions/<version>/``, so the UNet, the classifier and the evaluation all read exactly
 the same samples. This is the benchmark layer's job: training and evaluation ask for versions and
 receive arrays (:class:`artifactnet_core.experiments.data.BenchData`), they never run a codec.
-
-Taught in notebook ``05_codec_drift``.
 """
 
 from __future__ import annotations

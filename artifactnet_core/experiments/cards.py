@@ -128,6 +128,11 @@ family `{meta.get("validation_family")}` is kept out of training and used for va
 
 {markdown_table(quality, floatfmt=".3f")}
 
+  `weights`: `shipped` generators come with the package (float16 safetensors in
+  `artifactnet_core/bench/zoo/weights/`, each with its quality row); `python -m
+  artifactnet_core.bench.zoo --profile {profile} --retrain --ship` retrains them (and
+  `artifactnet bench build --retrain-zoo` builds a benchmark from freshly trained ones).
+
 - **One chain after generation, for both classes:** DC removed from every clip; a real track is
   band-limited at the internal rate of one of its own generators; a regeneration is encoded once
   with its source file's codec and bitrate; regenerations are scaled to their real clip's RMS;

@@ -285,7 +285,7 @@ def train_detector_distributed(data, profile, *, out: str | os.PathLike,
     from artifactnet_core.detector.model import ArtifactNet, save_model
     from artifactnet_core.experiments.data import training_items
     from artifactnet_core.experiments.featurestore import FeatureStore, per_clip
-    from artifactnet_core.experiments.metrics import choose_threshold
+    from artifactnet_core.experiments.pipeline import calibrate_on_validation
     from artifactnet_core.experiments.training import (
         UNetItems,
         predict_maps,
@@ -343,7 +343,7 @@ def train_detector_distributed(data, profile, *, out: str | os.PathLike,
     model.classifier.load_state_dict(classifier.state_dict())
     model = model.to(dev).eval()
     p_val = reduce(predict_maps(model.classify_base, val_maps, device=dev))
-    config.threshold = choose_threshold(val_labels, p_val, max_fpr=clf_recipe.max_val_fpr)
+    calibrate_on_validation(config, val_rows, p_val)
     config.info = {"profile": profile.name, "seed": seed, "objective": objective,
                    "codec_aware": codec_aware, "bench_sha256": data.sha256,
                    "world_size": world()[1]}

@@ -132,6 +132,18 @@ def _interval(values: np.ndarray, alpha: float = 0.05) -> tuple[float, float]:
     return float(np.quantile(values, alpha / 2)), float(np.quantile(values, 1 - alpha / 2))
 
 
+def statistic_with_ci(items: pd.DataFrame, statistic: Callable[[pd.DataFrame], float], *,
+                      n_boot: int = 1000, seed: int = 0) -> dict[str, float]:
+    """Any statistic of items with a cluster-bootstrap interval over source tracks (none when
+    fewer than :data:`MIN_GROUP_TRACKS` tracks): ``value, lo, hi, n_tracks``."""
+    value = statistic(items)
+    n_tracks = items["track_id"].nunique()
+    lo = hi = float("nan")
+    if n_boot and n_tracks >= MIN_GROUP_TRACKS and np.isfinite(value):
+        lo, hi = _interval(cluster_bootstrap(items, statistic, n_boot=n_boot, seed=seed))
+    return {"value": value, "lo": lo, "hi": hi, "n_tracks": n_tracks}
+
+
 def auc_with_ci(items: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
                 score_col: str = "p_ai") -> dict[str, float]:
     """ROC-AUC of items with a cluster-bootstrap interval over source tracks (none when fewer
@@ -139,12 +151,9 @@ def auc_with_ci(items: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
     def auc(d: pd.DataFrame) -> float:
         return roc_auc(_labels(d), d[score_col].to_numpy())
 
-    value = auc(items)
-    n_tracks = items["track_id"].nunique()
-    lo = hi = float("nan")
-    if n_boot and n_tracks >= MIN_GROUP_TRACKS and np.isfinite(value):
-        lo, hi = _interval(cluster_bootstrap(items, auc, n_boot=n_boot, seed=seed))
-    return {"auc": value, "auc_lo": lo, "auc_hi": hi, "n_tracks": n_tracks}
+    res = statistic_with_ci(items, auc, n_boot=n_boot, seed=seed)
+    return {"auc": res["value"], "auc_lo": res["lo"], "auc_hi": res["hi"],
+            "n_tracks": res["n_tracks"]}
 
 
 def operating_thresholds(val_items: pd.DataFrame, *, score_col: str = "p_ai"
@@ -155,6 +164,13 @@ def operating_thresholds(val_items: pd.DataFrame, *, score_col: str = "p_ai"
 
     points = operating_points(_labels(val_items), val_items[score_col].to_numpy())
     return {name: float(p["threshold"]) for name, p in points.items()}
+
+
+def counts_as_integers(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its count columns (``n_*``, ``parameters``) as nullable integers, so that
+    rows without them (quoted rows) do not turn the counts into floats."""
+    counts = [c for c in table.columns if c.startswith("n_") or c == "parameters"]
+    return table.astype({c: "Int64" for c in counts})
 
 
 def headline(items: pd.DataFrame, thresholds: Mapping[str, float], *, n_boot: int = 1000,
@@ -253,6 +269,6 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame,
         return (statistic(d.rename(columns={score_cols[0]: "p_ai"}))
                 - statistic(d.rename(columns={score_cols[1]: "p_ai"})))
 
-    value = delta(joined)
-    lo, hi = _interval(cluster_bootstrap(joined, delta, n_boot=n_boot, seed=seed))
-    return {"delta": value, "lo": lo, "hi": hi, "n_tracks": joined["track_id"].nunique()}
+    res = statistic_with_ci(joined, delta, n_boot=n_boot, seed=seed)
+    return {"delta": res["value"], "lo": res["lo"], "hi": res["hi"],
+            "n_tracks": res["n_tracks"]}

@@ -29,12 +29,14 @@ import pandas as pd
 
 from artifactnet_core.atomic import atomic_write_text, stable_hash
 from artifactnet_core.checkpoint import load_checkpoint, save_checkpoint
+from artifactnet_core.detector.calibration import fit_platt, operating_points
 from artifactnet_core.detector.config import MASK_BOUND, ArtifactNetConfig
 from artifactnet_core.detector.model import ArtifactNet, load_model, save_model
 from artifactnet_core.detector.unet import ArtifactUNet
 from artifactnet_core.experiments.data import BenchData, assigned_version, training_items
+from artifactnet_core.experiments.evaluation import track_scores
 from artifactnet_core.experiments.featurestore import FeatureStore, per_clip
-from artifactnet_core.experiments.metrics import choose_threshold, roc_auc
+from artifactnet_core.experiments.metrics import roc_auc
 from artifactnet_core.experiments.recipes import ClassifierRecipe, UNetRecipe
 from artifactnet_core.experiments.training import (
     UNetItems,
@@ -47,7 +49,7 @@ from artifactnet_core.profiles import Profile, get_profile
 from artifactnet_core.runtime import resolve_device
 
 #: Bump when training or scoring changes meaning: older cached runs are then not reused.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 
 
 def get_bench(profile: Profile | str, *, seed: int = 0, progress: bool = True) -> BenchData:
@@ -173,12 +175,25 @@ def _labels(rows: pd.DataFrame, *, codec_aware: bool) -> np.ndarray:
     return np.tile(labels, 2 if codec_aware else 1)
 
 
+def calibrate_on_validation(config: ArtifactNetConfig, val_rows: pd.DataFrame,
+                            p_val: np.ndarray) -> None:
+    """Set ``config``'s operating points, Platt calibration and default threshold (the fpr1
+    operating point) from validation *tracks* (WAV), scored as ``detect`` scores a file: the
+    median over its clips. ``p_val`` holds one score per validation clip, WAV versions first
+    (any codec versions after them are ignored)."""
+    val_tracks = track_scores(val_rows.assign(p_ai=np.asarray(p_val)[:len(val_rows)]))
+    y_tracks, s_tracks = val_tracks["label"].to_numpy(), val_tracks["p_ai"].to_numpy()
+    config.operating_points = operating_points(y_tracks, s_tracks)
+    config.calibration = fit_platt(y_tracks, s_tracks)
+    config.threshold = config.operating_points["fpr1"]["threshold"]
+
+
 def train_detector(data: BenchData, profile: Profile | str, *, objective: str = "paired",
                    codec_aware: bool = True, mask_bound: float | None = MASK_BOUND,
                    feature_set: str = "hpss7", use_unet: bool = True,
                    protocol: str = "zero_shot", exclude_families: tuple[str, ...] | None = None,
-                   seed: int = 0, device: str | None = None,
-                   progress: bool = True) -> DetectorRun:
+                   unet_base_width: int | None = None, seed: int = 0,
+                   device: str | None = None, progress: bool = True) -> DetectorRun:
     """Train (or load from cache) one ArtifactNet configuration end to end.
 
     Parameters
@@ -203,6 +218,8 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
         Generator families kept out of training. Default: the validation family
         (:func:`validation_family`) in the zero-shot protocol, none in the track protocol.
         The ``real_only`` UNet never sees AI clips, so only its classifier is affected.
+    unet_base_width : int, optional
+        UNet width (default: the profile's; the paper's is 32).
     seed : int
         Seed of every random choice.
     device : str, optional
@@ -215,13 +232,15 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
     if exclude_families is None:
         exclude_families = (val_family,) if val_family else ()
     exclude = tuple(sorted(exclude_families))
-    config = ArtifactNetConfig(unet_base_width=profile.unet.base_width, mask_bound=mask_bound,
+    width = profile.unet.base_width if unet_base_width is None else unet_base_width
+    config = ArtifactNetConfig(unet_base_width=width, mask_bound=mask_bound,
                                use_unet=use_unet, feature_set=feature_set)
     model = ArtifactNet(config)
     unet_recipe = None
     unet_history = None
     if use_unet:
         unet_recipe = dataclasses.replace(profile.unet, objective=objective, mask_bound=mask_bound,
+                                          base_width=width,
                                           codec_aware=codec_aware, protocol=protocol,
                                           exclude_families=() if objective == "real_only"
                                           else exclude, seed=seed)
@@ -268,7 +287,7 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
         model.classifier.load_state_dict(classifier.state_dict())
         model = model.to(dev).eval()
         p_val = reduce(predict_maps(model.classify_base, val_maps, device=dev))
-        config.threshold = choose_threshold(val_labels, p_val, max_fpr=clf_recipe.max_val_fpr)
+        calibrate_on_validation(config, val_rows, p_val)
         config.info = {"profile": profile.name, "seed": seed, "objective": objective,
                        "codec_aware": codec_aware, "protocol": protocol,
                        "validation_family": val_family, "excluded_families": list(exclude),
@@ -294,13 +313,21 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
     return run
 
 
-def selection_score(detector: DetectorRun) -> float:
-    """Validation ROC-AUC on unseen generators: real validation clips vs the validation
-    family's AI clips (all validation clips when no family was kept out)."""
+def selection_score(detector: DetectorRun) -> dict[str, float]:
+    """Per-track validation ROC-AUC on unseen generators: the real validation tracks against the
+    validation family's regenerations (every validation regeneration when no family was kept
+    out), WAV versions, each track scored by the median over its clips as ``detect`` does.
+    Returns ``{"selection_auc", "n_val_tracks"}``."""
+    from artifactnet_core.experiments.evaluation import track_scores
+
     val = detector.val_scores
+    val = val[val["version"] == "wav"] if "version" in val else val
     if val["validation_family"].any():
         val = val[(val["label"] == "real") | val["validation_family"]]
-    return roc_auc((val["label"] == "ai").to_numpy(), val["p_ai"].to_numpy())
+    tracks = track_scores(val)
+    return {"selection_auc": roc_auc((tracks["label"] == "ai").to_numpy(),
+                                     tracks["p_ai"].to_numpy()),
+            "n_val_tracks": int(tracks["track_id"].nunique())}
 
 
 def sample_rows(rows: pd.DataFrame, n: int | None, *, seed: int) -> pd.DataFrame:
@@ -314,36 +341,100 @@ def sample_rows(rows: pd.DataFrame, n: int | None, *, seed: int) -> pd.DataFrame
     return pd.concat(parts).sort_index().reset_index(drop=True)
 
 
+def sample_tracks(rows: pd.DataFrame, n_clips: int | None, *, seed: int) -> pd.DataFrame:
+    """Whole tracks (every clip of each, real and regenerated) drawn in a seeded order until
+    about ``n_clips`` clips are taken (all rows when ``n_clips`` is None): the sample for costly
+    evaluations that are summarised per track."""
+    if n_clips is None or len(rows) <= n_clips:
+        return rows.reset_index(drop=True)
+    sizes = rows.groupby("track_id").size()
+    order = sorted(sizes.index, key=lambda t: stable_hash("sample-tracks", seed, t))
+    kept, total = [], 0
+    for track in order:
+        if total and total + sizes[track] > n_clips:
+            continue
+        kept.append(track)
+        total += sizes[track]
+    return rows[rows["track_id"].isin(kept)].reset_index(drop=True)
+
+
 @dataclass
 class DetectorChoice:
     """The outcome of :func:`default_detector`: the chosen detector, the table the choice was
-    made on, and every candidate by objective."""
+    made on, and every candidate by ``(objective, UNet width)``."""
 
     chosen: DetectorRun
     table: pd.DataFrame
-    candidates: dict[str, DetectorRun]
+    candidates: dict[tuple[str, int], DetectorRun]
+
+
+#: Validation AUCs closer than this are a tie (the paper's choice then stands).
+SELECTION_TIE = 0.005
 
 
 def default_detector(data: BenchData, profile: Profile | str, *, seed: int = 0,
                      device: str | None = None, progress: bool = True) -> DetectorChoice:
-    """Train both UNet objectives (codec-aware) and keep the one that validates better on
-    unseen generators (:func:`selection_score`); never looks at the test split.
+    """Choose the detector on validation only (:func:`selection_score`: unseen generators, per
+    track), never on the test split.
 
-    The table has columns ``objective, selection_auc, val_auc, threshold, chosen``.
+    First the UNet objective: both are trained (codec-aware) at the profile's width; a tie
+    (within :data:`SELECTION_TIE`) goes to the paper's human-music-only objective
+    (``real_only``). Then the width: the chosen objective is also trained at each of the
+    profile's ``compare_widths``; a different width replaces the profile's only if it validates
+    better by more than the tie margin.
+
+    The table has one row per candidate: ``objective, unet_base_width, unet_params,
+    selection_auc, n_val_tracks, val_auc (per clip), threshold, chosen, reason``.
     """
+    profile = get_profile(profile)
     rows, candidates = [], {}
-    for objective in ("paired", "real_only"):
-        det = train_detector(data, profile, objective=objective, seed=seed, device=device,
-                             progress=progress)
-        candidates[objective] = det
-        rows.append({"objective": objective, "selection_auc": selection_score(det),
-                     "val_auc": det.model.config.info.get("val_auc"),
+
+    def add(objective: str, width: int) -> None:
+        det = train_detector(data, profile, objective=objective, unet_base_width=width,
+                             seed=seed, device=device, progress=progress)
+        candidates[(objective, width)] = det
+        rows.append({"objective": objective, "unet_base_width": width,
+                     "unet_params": det.model.parameter_counts()["unet"],
+                     **selection_score(det), "val_auc": det.model.config.info.get("val_auc"),
                      "threshold": det.threshold})
+
+    width = profile.unet.base_width
+    for objective in ("real_only", "paired"):
+        add(objective, width)
+    auc = {(r["objective"], r["unet_base_width"]): r["selection_auc"] for r in rows}
+    paired, real_only = auc[("paired", width)], auc[("real_only", width)]
+    if paired > real_only + SELECTION_TIE:
+        objective, reason = "paired", "paired objective validates better"
+    elif real_only > paired + SELECTION_TIE:
+        objective, reason = "real_only", "human-music-only objective validates better"
+    else:
+        objective, reason = "real_only", (f"objectives tied within {SELECTION_TIE} on "
+                                          "validation: the paper's human-music-only objective")
+    best = (objective, width)
+    for other in profile.compare_widths:
+        add(objective, other)
+        auc[(objective, other)] = rows[-1]["selection_auc"]
+        if auc[(objective, other)] > auc[best] + SELECTION_TIE:
+            best = (objective, other)
+            reason += f"; width {other} validates better than {width}"
+    if best[1] == width and profile.compare_widths:
+        reason += f"; width {width} kept (no other width validates better)"
     table = pd.DataFrame(rows)
-    # Ties go to the paired objective, listed first.
-    best = int(table["selection_auc"].fillna(-1).to_numpy().argmax())
-    table["chosen"] = table.index == best
-    return DetectorChoice(candidates[table.loc[best, "objective"]], table, candidates)
+    table["chosen"] = [(r["objective"], r["unet_base_width"]) == best for r in rows]
+    table["reason"] = [reason if c else "" for c in table["chosen"]]
+    return DetectorChoice(candidates[best], table, candidates)
+
+
+def train_variant(chosen: DetectorRun, data: BenchData, profile: Profile | str, *,
+                  seed: int = 0, device: str | None = None, progress: bool = True,
+                  **changes) -> DetectorRun:
+    """The chosen detector's configuration (UNet objective and width) with ``changes`` (any
+    keyword of :func:`train_detector`), trained or loaded from the cache: the ablations and
+    controls of notebooks 05 and 07 differ from the default in exactly what they name."""
+    recipe = chosen.unet_recipe
+    if recipe is not None:
+        changes = {"objective": recipe.objective, "unet_base_width": recipe.base_width, **changes}
+    return train_detector(data, profile, seed=seed, device=device, progress=progress, **changes)
 
 
 def export_weights(detector: DetectorRun, path: str | Path | None = None, *,

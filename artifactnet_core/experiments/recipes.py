@@ -79,8 +79,6 @@ class ClassifierRecipe:
         AdamW with cosine decay; each batch is half real, half AI.
     crop_frames : int
         Random time crop of the maps during training (evaluation sees whole chunks).
-    max_val_fpr : float
-        The threshold maximises validation F1 among those with validation FPR at most this.
     seed : int
         Seed of initialisation and sampling.
     """
@@ -92,7 +90,6 @@ class ClassifierRecipe:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     crop_frames: int = 128
-    max_val_fpr: float = 0.01
     seed: int = 0
 
 
@@ -130,8 +127,12 @@ class EvalBudget:
         Cap on the clips of each costly evaluation (codec versions, ablations); chosen by seed.
     feature_batch : int
         Chunks per UNet forward pass when extracting features.
+    seeds : int
+        Training seeds of the chosen configuration whose spread notebook 04 reports (the run's
+        own seed and the next ``seeds - 1``).
     """
 
     n_boot: int = 1000
     max_eval_clips: int | None = None
     feature_batch: int = 4
+    seeds: int = 3

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from artifactnet_core.atomic import stable_hash
+from artifactnet_core.atomic import file_sha256, stable_hash
 from artifactnet_core.bench.config import ZooBudget
 from artifactnet_core.bench.zoo.models import (
     BOTTLENECKS,
@@ -64,34 +64,46 @@ __all__ = [
 ]
 
 #: Bump when the architecture or the training recipe changes: old cached weights are not reused.
-ZOO_VERSION = 4
+ZOO_VERSION = 5
 
 # ----------------------------------------------------------------------------------------------
 # The zoo
 
-#: Every generator of the benchmark. Three total strides (256, 320, 512), four internal rates
-#: (44.1, 32, 24 and 22.05 kHz), three bottleneck kinds; half the zoo runs at the full 44.1 kHz so
-#: that band-limiting alone does not give a generator away. ``steps`` (paper profile) is sized so
-#: that each one trains in about two minutes on two CPU cores and clears the quality floor.
+_T, _S, _R, _P, _I, _M, _V = FAMILIES
+
+#: Every generator of the benchmark: seven decoder families x two variants, three total strides
+#: (256, 320, 512), two internal rates (44.1 and 32 kHz: resampling through 24 kHz alone costs
+#: 5.2 dB of log-mel distance and through 22.05 kHz 6.4 dB, most of the 7.3 dB the quality floor
+#: allows), three bottleneck kinds. Encoders see a log-mel and the compressed complex STFT (phase
+#: kept); the mel vocoders' latent is a 128-band log-mel plus a 16-channel learned
+#: fine-structure latent (a pure mel latent cannot know the phase: its regenerations reached an
+#: envelope correlation of 0.58, under the floor). ``steps`` is the full recipe (laptop and
+#: paper profiles), sized so that each generator clears the quality floor on CPU.
 ZOO: tuple[GeneratorSpec, ...] = (
-    GeneratorSpec("seanet_rvq_s320", "tconv", "rvq", (8, 5, 4, 2), internal_sr=32_000, steps=900),
-    GeneratorSpec("seanet_cont_s256", "tconv", "continuous", (4, 4, 4, 4), steps=700),
-    GeneratorSpec("dac_rvq_s512", "tconv_snake", "rvq", (8, 8, 4, 2), steps=550),
-    GeneratorSpec("dac_fsq_s320", "tconv_snake", "fsq", (8, 5, 4, 2), internal_sr=24_000, steps=1000),
-    GeneratorSpec("resize_nearest_cont_s256", "resize_conv", "continuous", (4, 4, 4, 4), steps=600),
-    GeneratorSpec("resize_linear_fsq_s320", "resize_conv", "fsq", (8, 5, 4, 2), internal_sr=32_000,
-                  resize_mode="linear", lr_scale=0.5, steps=700),
-    GeneratorSpec("subpixel_cont_s256", "subpixel", "continuous", (4, 4, 4, 4), steps=800),
-    GeneratorSpec("subpixel_rvq_s512", "subpixel", "rvq", (8, 8, 8), internal_sr=32_000, steps=900),
-    GeneratorSpec("vocos_fsq_s256", "istft", "fsq", (256,), width=128, lr_scale=0.75, steps=1000),
-    GeneratorSpec("vocos_rvq_s320", "istft", "rvq", (320,), internal_sr=24_000, width=128,
-                  lr_scale=0.5, steps=1600),
-    GeneratorSpec("hifigan_cont_s256", "mrf", "continuous", (8, 8, 2, 2), steps=450),
-    GeneratorSpec("hifigan_rvq_s320", "mrf", "rvq", (8, 5, 4, 2), internal_sr=32_000, steps=800),
-    GeneratorSpec("melgan_vocoder_s256", "mel_vocoder", "continuous", (8, 8, 2, 2), internal_sr=22_050,
-                  n_mels=80, steps=900),
-    GeneratorSpec("mel_fsq_vocoder_s256", "mel_vocoder", "fsq", (8, 8, 4), internal_sr=24_000, n_mels=100,
-                  steps=900),
+    GeneratorSpec("tconv_cont_s256", _T, "continuous", (4, 4, 4, 4), width=192, steps=3200),
+    GeneratorSpec("tconv_rvq_s320", _T, "rvq", (8, 5, 4, 2), internal_sr=32_000,
+                  latent_dim=128, steps=4000),
+    GeneratorSpec("snake_rvq_s512", _S, "rvq", (8, 8, 4, 2), latent_dim=128, steps=3200),
+    GeneratorSpec("snake_fsq_s320", _S, "fsq", (8, 5, 4, 2), internal_sr=32_000, latent_dim=32,
+                  steps=4000),
+    GeneratorSpec("resize_nearest_cont_s256", _R, "continuous", (4, 4, 4, 4), width=192,
+                  steps=2600),
+    GeneratorSpec("resize_linear_fsq_s320", _R, "fsq", (8, 5, 4, 2), internal_sr=32_000,
+                  resize_mode="linear", latent_dim=32, steps=4000),
+    GeneratorSpec("subpixel_cont_s256", _P, "continuous", (4, 4, 4, 4), width=160, steps=3600),
+    GeneratorSpec("subpixel_rvq_s512", _P, "rvq", (8, 8, 8), internal_sr=32_000, latent_dim=128,
+                  steps=4000),
+    GeneratorSpec("istft_fsq_s256", _I, "fsq", (256,), latent_dim=32, steps=4000),
+    GeneratorSpec("istft_rvq_s320", _I, "rvq", (320,), internal_sr=32_000, latent_dim=128,
+                  istft_blocks=2, steps=4000),
+    GeneratorSpec("mrf_cont_s256", _M, "continuous", (8, 8, 2, 2), steps=2800),
+    GeneratorSpec("mrf_rvq_s320", _M, "rvq", (8, 5, 4, 2), internal_sr=32_000, latent_dim=128,
+                  steps=4000),
+    GeneratorSpec("melvoc_melphase_fsq_s256", _V, "fsq", (8, 8, 2, 2), encoder="mel+phase",
+                  phase_dim=16, width=160, enc_width=96, steps=2000),
+    GeneratorSpec("melvoc_melphase_cont_s320", _V, "continuous", (8, 5, 4, 2),
+                  internal_sr=32_000, encoder="mel+phase", phase_dim=16, width=160,
+                  enc_width=96, steps=2400),
 )
 
 
@@ -199,20 +211,13 @@ def save_generator(model: Generator, path: str | Path, info: dict | None = None)
     return save_checkpoint(Path(path), model.state_dict(), meta)
 
 
-def _spec_from_dict(d: dict) -> GeneratorSpec:
-    d = {k: v for k, v in d.items() if k != "total_stride"}
-    d["strides"] = tuple(d["strides"])
-    d["fsq_levels"] = tuple(d["fsq_levels"])
-    return GeneratorSpec(**d)
-
-
 def load_generator(path: str | Path) -> tuple[Generator, dict]:
     """Load a generator written by :func:`save_generator` (no pickle involved).
 
     Returns the model in eval mode on the CPU and its ``info`` dict.
     """
     state, meta = load_checkpoint(Path(path))
-    model = build_generator(_spec_from_dict(meta["spec"]))
+    model = build_generator(GeneratorSpec.from_dict(meta["spec"]))
     model.load_state_dict(state)
     return model.eval(), meta["info"]
 
@@ -246,6 +251,15 @@ def has_shipped_weights(spec: GeneratorSpec) -> bool:
     return meta.get("zoo_version") == ZOO_VERSION and meta.get("spec") == spec.to_dict()
 
 
+def weights_fingerprint(specs: Sequence[GeneratorSpec], *, retrain: bool = False) -> list:
+    """What fixes the generators' weights before a build trains anything: per spec, its dict,
+    :data:`ZOO_VERSION` and the SHA-256 of its shipped weights (``None`` where the build trains
+    it: no shipped weights, or ``retrain``). Part of the benchmark's cache key."""
+    return [(spec.to_dict(), ZOO_VERSION,
+             None if retrain or not has_shipped_weights(spec) else file_sha256(shipped_path(spec)))
+            for spec in specs]
+
+
 def load_or_train(spec: GeneratorSpec, train_clips: list[np.ndarray] | None, *,
                   budget: ZooBudget, seed: int, cache_dir: Path, progress: bool = True,
                   heldout_clips: list[np.ndarray] | None = None,
@@ -255,7 +269,7 @@ def load_or_train(spec: GeneratorSpec, train_clips: list[np.ndarray] | None, *,
 
     Shipped weights (:func:`has_shipped_weights`) are used unless ``retrain``; their ``info``
     is the quality row measured when they were trained. Otherwise the cache entry
-    ``cache_dir/zoo/<name>-<key>.safetensors`` (+ ``.json``) is keyed by the spec, the budget, the
+    ``cache_dir/zoo/<name>-<key>.safetensors`` (+ ``.json``) is keyed by the spec, the step count, the
     seed, the device type, :data:`ZOO_VERSION` and a hash of the training clips; writes are
     atomic. After training, quality is measured on held-out clips (``heldout_clips``, or else the
     last eighth of ``train_clips``, which are then not trained on), next to the chance level
@@ -270,7 +284,7 @@ def load_or_train(spec: GeneratorSpec, train_clips: list[np.ndarray] | None, *,
         Real mono clips at 44.1 kHz (the generator-training partition); may be ``None`` when
         shipped weights are used.
     budget : ZooBudget
-        Steps, batch, crop length, learning rate.
+        The share of ``spec.steps`` to train (the rest of the recipe is in the spec).
     seed : int
         Training seed.
     cache_dir : pathlib.Path
@@ -302,15 +316,13 @@ def load_or_train(spec: GeneratorSpec, train_clips: list[np.ndarray] | None, *,
     dev = resolve_device(device)
     train, held = _heldout(train_clips, heldout_clips)
     steps = _steps(spec, budget)
-    key = stable_hash(spec.to_dict(), _budget_key(budget), steps, seed, dev.type, ZOO_VERSION,
+    key = stable_hash(spec.to_dict(), steps, seed, dev.type, ZOO_VERSION,
                       _data_hash(train), _data_hash(held))
     path = Path(cache_dir) / "zoo" / f"{spec.name}-{key}.safetensors"
     if path.exists() and path.with_suffix(".json").exists():
         model, info = load_generator(path)
         return model, {**info, "cached": True, "path": str(path)}
-    model, log = train_generator(spec, train, steps=steps, seed=seed, batch=budget.batch,
-                                 crop_s=budget.crop_s, lr=budget.lr * spec.lr_scale,
-                                 envelope_weight=budget.envelope_weight, device=dev,
+    model, log = train_generator(spec, train, steps=steps, seed=seed, device=dev,
                                  progress=progress)
     info = {"name": spec.name, "family": spec.family, "bottleneck": spec.bottleneck,
             "total_stride": spec.total_stride, "internal_sr": spec.internal_sr,
@@ -328,11 +340,6 @@ def ship_generator(model: Generator, info: dict) -> Path:
                                                     if k not in ("cached", "path")},
             "zoo_version": ZOO_VERSION}
     return save_checkpoint(shipped_path(model.spec), model.state_dict(), meta, half=True)
-
-
-def _budget_key(budget: ZooBudget) -> tuple:
-    # The fields that shape training (enforce_floor only decides what a build does with it).
-    return (budget.step_fraction, budget.batch, budget.crop_s, budget.lr, budget.envelope_weight)
 
 
 def _heldout_quality(model: Generator, held: list[np.ndarray]) -> dict:
@@ -423,18 +430,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     bench = get_profile(args.profile).bench
-    clips = generator_training_clips(bench)
+    clips, held = generator_training_clips(bench)
     names = args.generators or bench.generators
     t0 = time.perf_counter()
     models, infos = train_zoo(clips, names=names, budget=bench.zoo, seed=args.seed,
-                              device=args.device, retrain=args.retrain)
+                              heldout_clips=held, device=args.device, retrain=args.retrain)
     wall = time.perf_counter() - t0
     import pandas as pd
 
     with pd.option_context("display.width", 250, "display.max_columns", 30,
                            "display.precision", 3):
         print(zoo_table(infos).to_string(index=False))
-    print(f"{len(clips)} generator-training clips; profile {args.profile}: {len(infos)} "
+    print(f"{len(clips)} generator-training clips ({len(held)} held out); profile "
+          f"{args.profile}: {len(infos)} "
           f"generators in {wall:.0f} s wall ({torch.get_num_threads()} threads)")
     if args.ship:
         for info in infos:
@@ -444,6 +452,3 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"not shipped (under the floor): {info['name']}")
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

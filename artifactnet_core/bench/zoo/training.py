@@ -1,4 +1,7 @@
-"""Training a zoo generator: losses and the training loop.
+"""Training a zoo generator: the loss and the training loop.
+
+The recipe lives in the :class:`~artifactnet_core.bench.zoo.models.GeneratorSpec` (learning rate,
+batch, crop, loss weights, steps), so training and every later use of a generator read one spec.
 """
 
 from __future__ import annotations
@@ -22,14 +25,13 @@ from artifactnet_core.runtime import cosine_schedule, resolve_device
 
 
 def multi_resolution_stft_loss(estimate: torch.Tensor, target: torch.Tensor, *,
-                               n_ffts: tuple[int, ...] = (2048, 1024, 512, 256),
-                               sr: int = SAMPLE_RATE, mel_weight: float = 1.0) -> torch.Tensor:
-    """Multi-resolution STFT loss (Yamamoto et al., 2020) plus a log-mel L1.
+                               n_ffts: tuple[int, ...] = (2048, 1024, 512, 256, 128)
+                               ) -> torch.Tensor:
+    """Multi-resolution STFT loss (Yamamoto et al., 2020).
 
-    For each FFT size (hop a quarter of it): spectral convergence
-    ``||S - S_hat||_F / ||S||_F`` (over the whole batch) plus the L1 distance of log magnitudes;
-    averaged over sizes.
-    The log-mel term (64 bands at ``n_fft = 1024``) weights the ear's bands evenly.
+    For each FFT size (hop a quarter of it): spectral convergence ``||S - S_hat||_F / ||S||_F``
+    (over the whole batch, so a silent crop cannot blow it up) plus the L1 distance of log
+    magnitudes; averaged over sizes.
 
     Parameters
     ----------
@@ -37,25 +39,24 @@ def multi_resolution_stft_loss(estimate: torch.Tensor, target: torch.Tensor, *,
         Signals ``(batch, samples)``.
     n_ffts : tuple of int
         FFT sizes in samples.
-    sr : int
-        Sample rate in Hz (for the mel scale).
-    mel_weight : float
-        Weight of the log-mel L1 term.
     """
     total = estimate.new_zeros(())
     for n_fft in n_ffts:
         s_hat = spectral.magnitude(estimate, n_fft=n_fft, hop_length=n_fft // 4)
         s = spectral.magnitude(target, n_fft=n_fft, hop_length=n_fft // 4)
-        # Spectral convergence over the whole batch, so a silent crop cannot blow it up.
         sc = torch.linalg.vector_norm(s - s_hat) / (torch.linalg.vector_norm(s) + 1e-5)
         total = total + sc + (torch.log(s_hat + 1e-5) - torch.log(s + 1e-5)).abs().mean()
-    total = total / len(n_ffts)
-    if mel_weight:
-        fb = cached_mel_filterbank(sr, 1024, 64, estimate.device)
-        m_hat = spectral.mel_power(spectral.magnitude(estimate, n_fft=1024, hop_length=256), fb)
-        m = spectral.mel_power(spectral.magnitude(target, n_fft=1024, hop_length=256), fb)
-        total = total + mel_weight * (torch.log10(m_hat + 1e-7) - torch.log10(m + 1e-7)).abs().mean()
-    return total
+    return total / len(n_ffts)
+
+
+def logmel_loss(estimate: torch.Tensor, target: torch.Tensor, *, sr: int, n_fft: int = 2048,
+                n_mels: int = 128) -> torch.Tensor:
+    """L1 distance of log10 mel powers (bels) at the resolution the quality floor measures
+    (128 bands, hop ``n_fft / 4``; power floor 1e-10, the metric's -100 dB)."""
+    fb = cached_mel_filterbank(sr, n_fft, n_mels, estimate.device)
+    m_hat = spectral.mel_power(spectral.magnitude(estimate, n_fft=n_fft, hop_length=n_fft // 4), fb)
+    m = spectral.mel_power(spectral.magnitude(target, n_fft=n_fft, hop_length=n_fft // 4), fb)
+    return (torch.log10(m_hat + 1e-10) - torch.log10(m + 1e-10)).abs().mean()
 
 
 def envelope_loss(estimate: torch.Tensor, target: torch.Tensor, *, frame: int = 1024,
@@ -80,7 +81,26 @@ def envelope_loss(estimate: torch.Tensor, target: torch.Tensor, *, frame: int = 
     return (env(estimate) - env(target)).abs().mean()
 
 
+def generator_loss(spec: GeneratorSpec, estimate: torch.Tensor, target: torch.Tensor,
+                   aux: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The training loss of ``spec`` and its parts: multi-resolution STFT, ``mel_weight`` x
+    128-band log-mel L1, ``wave_weight`` x waveform L1 (divided by the batch's mean absolute
+    level, so about 1 for a silent output), ``env_weight`` x loudness envelope, and the
+    bottleneck's auxiliary (codebook/commitment) loss."""
+    parts = {"mrstft": multi_resolution_stft_loss(estimate, target)}
+    if spec.mel_weight:
+        parts["mel"] = spec.mel_weight * logmel_loss(estimate, target, sr=spec.internal_sr)
+    if spec.wave_weight:
+        parts["wave"] = (spec.wave_weight * (estimate - target).abs().mean()
+                         / (target.abs().mean() + 1e-4))
+    if spec.env_weight:
+        parts["env"] = spec.env_weight * envelope_loss(estimate, target)
+    parts["aux"] = aux
+    return sum(parts.values()), parts
+
+
 def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """``x`` resampled from ``sr_in`` to ``sr_out`` Hz (soxr HQ), float32."""
     if sr_in == sr_out:
         return np.asarray(x, dtype=np.float32)
     return soxr.resample(np.asarray(x, dtype=np.float32), sr_in, sr_out, quality="HQ").astype(
@@ -99,37 +119,28 @@ def _sample_batch(clips: list[np.ndarray], rng: np.random.Generator, batch: int,
     return out
 
 
-def train_generator(spec: GeneratorSpec, train_clips: list[np.ndarray], *, steps: int,
-                    seed: int, batch: int = 8, crop_s: float = 0.5, lr: float = 3e-3,
-                    envelope_weight: float = 3.0, device: str | torch.device | None = "cpu",
+def train_generator(spec: GeneratorSpec, train_clips: list[np.ndarray], *, steps: int | None = None,
+                    seed: int, device: str | torch.device | None = "cpu",
                     progress: bool = True) -> tuple[Generator, dict]:
-    """Train one generator from scratch as an autoencoder (no caching; see :func:`load_or_train`).
+    """Train one generator from scratch as an autoencoder with the recipe in ``spec`` (no
+    caching; see :func:`artifactnet_core.bench.zoo.load_or_train`).
 
-    Adam (betas 0.8/0.99, as HiFi-GAN) with a 5 % linear warm-up and cosine decay to 10 %,
-    gradient norm clipped at 1. Loss at the generator's internal rate: multi-resolution STFT +
-    log-mel, plus ``envelope_weight`` times the loudness-envelope term and the bottleneck's
-    codebook/commitment loss. Crops are drawn by a NumPy generator seeded with ``seed`` and the
-    weights by ``torch.manual_seed(seed)``, so the same inputs give the same weights on the same
-    machine.
+    Adam (betas 0.8/0.99, as HiFi-GAN) at ``spec.lr`` with a 3 % linear warm-up and cosine decay
+    to 5 %, gradient norm clipped at 5, loss :func:`generator_loss` at the generator's internal
+    rate on ``spec.batch`` random crops of ``spec.crop_s`` seconds. Crops are drawn by a NumPy
+    generator seeded with ``seed`` and the weights by ``torch.manual_seed(seed)``, so the same
+    inputs give the same weights on the same machine.
 
     Parameters
     ----------
     spec : GeneratorSpec
-        What to build.
+        What to build and how to train it.
     train_clips : list of numpy.ndarray
         Real mono clips at 44.1 kHz (the generator-training partition).
-    steps : int
-        Optimiser steps.
+    steps : int, optional
+        Optimiser steps (default ``spec.steps``).
     seed : int
         Seed of the weights and of the crop sampler.
-    batch : int
-        Crops per step.
-    crop_s : float
-        Crop length in seconds (rounded to whole latent frames).
-    lr : float
-        Peak learning rate.
-    envelope_weight : float
-        Weight of :func:`envelope_loss`.
     device : str or torch.device or None
         ``None`` picks CUDA when present.
     progress : bool
@@ -140,45 +151,49 @@ def train_generator(spec: GeneratorSpec, train_clips: list[np.ndarray], *, steps
     (model, log) : the trained generator in eval mode on the CPU, and ``{"steps", "train_seconds"
     (wall), "train_cpu_seconds" (process CPU time: on a shared machine, divide by the thread
     count for what an idle one would take), "threads", "steps_per_s", "final_loss",
-    "loss_curve"}``.
+    "final_parts", "loss_curve"}``.
     """
+    steps = spec.steps if steps is None else steps
     dev = resolve_device(device)
     sr, stride = spec.internal_sr, spec.total_stride
     # DC offsets (present in some real recordings) carry no music and dominate the loss.
     clips = [c - c.mean() for c in (resample(c, SAMPLE_RATE, sr) for c in train_clips)]
-    length = max(1, round(crop_s * sr / stride)) * stride
+    length = max(1, round(spec.crop_s * sr / stride)) * stride
     if not any(len(c) >= length for c in clips):
-        raise ValueError(f"{spec.name}: no training clip is {crop_s} s long")
+        raise ValueError(f"{spec.name}: no training clip is {spec.crop_s} s long")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = build_generator(spec).to(dev).train()
-    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.8, 0.99))
-    warm = max(1, steps // 20)
+    opt = torch.optim.Adam(model.parameters(), lr=spec.lr, betas=(0.8, 0.99))
+    warm = max(1, int(0.03 * steps))
 
     curve: list[float] = []
+    parts_log: dict[str, list[float]] = {}
     t0, c0 = time.perf_counter(), time.process_time()
-    bar = tqdm(range(steps), desc=f"train {spec.name}", disable=not progress, leave=False)
+    bar = tqdm(range(steps), desc=f"train {spec.name}", disable=not progress, leave=False,
+               mininterval=5.0)
     for i in bar:
         for group in opt.param_groups:
-            group["lr"] = cosine_schedule(i, total=steps, warmup=warm, peak=lr, floor=0.1)
-        x = torch.from_numpy(_sample_batch(clips, rng, batch, length)).to(dev)
+            group["lr"] = cosine_schedule(i, total=steps, warmup=warm, peak=spec.lr, floor=0.05)
+        x = torch.from_numpy(_sample_batch(clips, rng, spec.batch, length)).to(dev)
         y, aux = model(x)
-        loss = multi_resolution_stft_loss(y, x, sr=sr) + aux
-        if envelope_weight:
-            loss = loss + envelope_weight * envelope_loss(y, x)
+        loss, parts = generator_loss(spec, y, x, aux)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         curve.append(float(loss.detach()))
+        for k, v in parts.items():
+            parts_log.setdefault(k, []).append(float(v.detach()))
         if i % 10 == 0:
             bar.set_postfix(loss=f"{np.mean(curve[-10:]):.3f}")
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     model = model.cpu().eval()
+    tail = max(1, min(50, steps // 5))
     log = {"steps": steps, "train_seconds": round(seconds, 2),
            "train_cpu_seconds": round(cpu_seconds, 2), "threads": torch.get_num_threads(),
            "steps_per_s": round(steps / max(seconds, 1e-9), 3),
-           "final_loss": float(np.mean(curve[-20:])) if curve else float("nan"),
+           "final_loss": float(np.mean(curve[-tail:])) if curve else float("nan"),
+           "final_parts": {k: round(float(np.mean(v[-tail:])), 4) for k, v in parts_log.items()},
            "loss_curve": [round(v, 4) for v in curve[:: max(1, steps // 100)]]}
     return model, log
-
