@@ -54,6 +54,8 @@ class Profile:
         Other UNet widths the chosen objective is also trained at; one replaces
         ``unet.base_width`` only if it validates better
         (:func:`artifactnet_core.experiments.pipeline.default_detector`).
+    ablation_width : int or None
+        UNet width of notebook 07's reference and variants (``None``: the chosen detector's).
     """
 
     name: str
@@ -64,6 +66,7 @@ class Profile:
     evaluation: EvalBudget
     publishes: bool = True
     compare_widths: tuple[int, ...] = ()
+    ablation_width: int | None = None
 
 
 PROFILES: dict[str, Profile] = {
@@ -91,8 +94,8 @@ PROFILES: dict[str, Profile] = {
         unet=UNetRecipe(base_width=32, steps=400, batch_size=8, crop_bins=256, crop_frames=64),
         classifier=ClassifierRecipe(epochs=12, batch_size=32, crop_frames=128),
         spectttra=SpecTTTraBudget(size="reduced", epochs=12, batch_size=32),
-        evaluation=EvalBudget(n_boot=1000, max_eval_clips=200, feature_batch=4),
-        compare_widths=(16,)),
+        evaluation=EvalBudget(n_boot=1000, max_eval_clips=120, feature_batch=4),
+        compare_widths=(16,), ablation_width=16),
     "paper": Profile(
         name="paper",
         bench=BenchConfig(profile="paper", max_tracks_per_source=None, clips_per_track=3,
