@@ -362,7 +362,7 @@ print("wrote", card)
 #   a detector trained that way can be fooled.
 # * T. Gebru et al., "Datasheets for datasets", *Communications of the ACM* 64(12), 2021 – the
 #   questions the data card answers.
-# * S. Geirhos et al., "Shortcut learning in deep neural networks", *Nature Machine Intelligence*
+# * R. Geirhos et al., "Shortcut learning in deep neural networks", *Nature Machine Intelligence*
 #   2, 2020 – why a shortcut probe belongs beside every benchmark.
 # * J. Le Roux, S. Wisdom, H. Erdogan, J. R. Hershey, "SDR – half-baked or well done?",
 #   ICASSP 2019 – SI-SDR, the quality column of the generator table.

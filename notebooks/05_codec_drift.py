@@ -228,7 +228,40 @@ lines = [f"- Mean Δ at 128 kbit/s: codec-aware {aware_row['mean_delta']:.3f} "
          f"- The largest shift: {worst['condition']} with the {worst['training']} model, "
          f"mean |ΔP(AI)| {worst['mean_abs_shift']:.3f} [{worst['lo']:.3f}, {worst['hi']:.3f}].",
          f"- Reduction target: {targets.iloc[1]['verdict']}."]
+if plain_row["mean_delta"] < 0.05:
+    lines.append("- Reading: the WAV-only model already drifts by less than 0.05 on average, far "
+                 "from the paper's starting point (0.95). Whichever training drifts less here, "
+                 "this benchmark does not reproduce the situation the paper's reduction is about, "
+                 "so it neither confirms nor refutes it; the conditions table shows where drift "
+                 "does appear.")
+elif paired["lo"] > 0:
+    lines.append("- Reading: codec augmentation made the detector *less* stable under re-encoding "
+                 "although the WAV-only model drifts: the opposite of the paper's finding.")
 print("\n".join(lines))
+
+# %% [markdown]
+# ## Further reading
+#
+# * K. Brandenburg, "MP3 and AAC explained", AES 17th International Conference, 1999 – the
+#   psychoacoustic model, masking and the low-pass that decide what a codec throws away.
+# * J.-M. Valin, K. Vos, T. Terriberry, "Definition of the Opus audio codec", RFC 6716, 2012.
+# * D. Afchar, G. Meseguer-Brocal, R. Hennequin, "Detecting music deepfakes is easy but actually
+#   hard", ICASSP 2025 – how re-encoding and other manipulations break detectors of
+#   autoencoder traces.
+#
+# ## Exercises
+#
+# 1. **Reading a reversed result.** Compare the two trainings' mean Δ in `tab05_codec_drift` and
+#    their paired difference. If the WAV-only model barely drifts, what does "an 80 % reduction"
+#    mean? What would you need to test the paper's claim?
+# 2. **Where does the score move?** In `tab05_conditions`, which condition shifts P(AI) the most,
+#    and for which training? Explain from what a perceptual codec removes why lower bitrates,
+#    chained re-encodes and a codec never trained on (Vorbis) should shift it more.
+# 3. **Mean or tail?** Count, for each training, the items of `deltas` whose Δ exceeds
+#    `CODEC_UNSTABLE_DELTA` (`artifactnet_core.detector.codec_check`), and compare with the 90th
+#    percentile in the table. Why is the tail the number a practitioner cares about?
+#
+# Solutions: `notebooks/solutions/05_codec_drift_solutions.md`.
 
 # %%
 assert set(DRIFT_VERSIONS) <= set(wide["codec-aware"].columns)

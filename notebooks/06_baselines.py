@@ -211,6 +211,29 @@ else:
                  "that up-sampling leaves are not the whole of what the residual carries here.")
 print("\n".join(lines))
 
+# %% [markdown]
+# ## Further reading
+#
+# * D. Afchar, G. Meseguer-Brocal, K. Akesbi, R. Hennequin, "A Fourier explanation of AI-music
+#   artifacts", ISMIR 2025 – the fakeprint baseline.
+# * A. Rahman et al., "SONICS: Synthetic or not – identifying counterfeit songs", ICLR 2025 –
+#   SpecTTTra and its spectro-temporal tokens.
+# * M. Mitchell et al., "Model cards for model reporting", FAT* 2019 – why quoted and measured
+#   numbers go in separate rows, with their sources.
+#
+# ## Exercises
+#
+# 1. **What is a parameter worth?** From `tab06_baselines`, compare ArtifactNet and the fakeprint
+#    in parameters, CPU time per clip, ROC-AUC and FPR. Is the AUC difference resolved? Which
+#    would you deploy on generators like these, and what could make you change your mind?
+# 2. **What SpecTTTra cannot see.** SpecTTTra-α reads a 16 kHz mel spectrogram. Using notebook
+#    01, say where the evidence it needs lies and where it cannot look; predict its codec drift
+#    relative to ArtifactNet's and check the `mean_drift` column.
+# 3. **Quoted is not measured.** Why can the quoted rows not be compared with the measured ones,
+#    even for SpecTTTra, which appears in both? What would a fair comparison need?
+#
+# Solutions: `notebooks/solutions/06_baselines_solutions.md`.
+
 # %%
 assert set(measured["model"]) >= {"ArtifactNet (ours)"}
 assert measured["auc"].between(0, 1).all()
