@@ -9,7 +9,7 @@ import pytest
 
 from artifactnet_core.bench import build_bench, check_split_disjointness, load_manifest
 from artifactnet_core.bench.manifest import MANIFEST_COLUMNS, manifest_bytes, validate_manifest
-from artifactnet_core.bench.zoo import zoo_specs
+from artifactnet_core.bench.zoo import shipped_path, zoo_specs
 from artifactnet_core.profiles import PROFILES
 
 SMOKE = PROFILES["smoke"].bench
@@ -60,9 +60,14 @@ def test_rebuild_is_identical(smoke):
 
 @pytest.mark.slow
 def test_a_fresh_cache_gives_the_same_bytes(smoke, tmp_path):
-    """Same config and seed in a separate, empty cache (only the unpacked Debian packages, which
-    are inputs, are shared): every render, clip, generator and regeneration is made again and the
-    manifest (which holds every file's SHA-256) is byte-identical."""
+    """Same config and seed in a separate, empty cache: every clip, generator, regeneration,
+    codec version and probe is made again, and the manifest (which holds every file's SHA-256)
+    and the generators' weights are byte-identical.
+
+    Shared are the inputs: the unpacked Debian packages and the renders of symbolic tracks
+    (MIDI, scores, modules), which external tools make the same bytes every time
+    (``test_bench_sources.py::test_render_*``) and which would add a third to this test's time.
+    """
     from artifactnet_core.atomic import file_sha256
     from artifactnet_core.paths import cache_dir
 
@@ -71,9 +76,13 @@ def test_a_fresh_cache_gives_the_same_bytes(smoke, tmp_path):
     fresh.mkdir()
     if (cache_dir() / "debs").exists():
         (fresh / "debs").symlink_to(cache_dir() / "debs")
+    (fresh / "bench").mkdir()
+    (fresh / "bench" / "_renders").symlink_to(cache_dir() / "bench" / "_renders")
     again = build_bench(SMOKE, seed=0, progress=False, cache_root=fresh)
     assert again != path
     assert file_sha256(again) == file_sha256(path)
     # Generators trained by the build (none where weights are shipped): the same bytes too.
-    for weights in (fresh / "zoo").glob("*.safetensors"):
+    trained = sorted((fresh / "zoo").glob("*.safetensors"))
+    assert len(trained) == sum(not shipped_path(s).exists() for s in zoo_specs(SMOKE.generators))
+    for weights in trained:
         assert file_sha256(weights) == file_sha256(cache_dir() / "zoo" / weights.name)

@@ -441,8 +441,11 @@ def test_render_score_truncates_and_normalises(tmp_path):
                    + "\n")
     programs = choose_programs(seed=0, key="tune")
     assert programs == choose_programs(seed=0, key="tune") and len(programs) == 8
-    out = render_score(abc, tmp_path / "out.flac",
-                       render=ScoreRender(3.0, programs, "/usr/share/sounds/sf2/FluidR3_GM.sf2"))
+    render = ScoreRender(3.0, programs, "/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    out = render_score(abc, tmp_path / "out.flac", render=render)
+    # The same bytes every time: the fresh-cache build test shares renders on this guarantee.
+    assert file_sha256(render_score(abc, tmp_path / "again.flac", render=render)) \
+        == file_sha256(out)
     info = sf.info(out)
     assert (info.channels, info.samplerate, info.subtype) == (1, SR, "PCM_16")
     assert 2.5 < info.duration <= 3.0
@@ -474,8 +477,10 @@ _MODULES = sorted(Path("/usr/share/games/pingus/data/music").glob("*.it"))
 def test_render_midi_cuts_and_normalises(tmp_path):
     from artifactnet_core.bench.render import RENDER_PEAK, ScoreRender, render_midi
 
-    out = render_midi(_MIDI[0], tmp_path / "out.flac",
-                      render=ScoreRender(5.0, (), "/usr/share/sounds/sf2/FluidR3_GM.sf2"))
+    render = ScoreRender(5.0, (), "/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    out = render_midi(_MIDI[0], tmp_path / "out.flac", render=render)
+    assert file_sha256(render_midi(_MIDI[0], tmp_path / "again.flac", render=render)) \
+        == file_sha256(out)
     info = sf.info(out)
     assert (info.channels, info.samplerate) == (1, SR) and 4.9 < info.duration <= 5.0
     assert np.abs(sf.read(out)[0]).max() == pytest.approx(RENDER_PEAK, abs=1e-3)

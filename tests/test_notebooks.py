@@ -20,9 +20,11 @@ EXPECTED = {
     "02_artifactbench": ["tab02_counts_by_source.csv", "tab02_generators.md",
                          "fig02_examples.png", "cards/artifactbench_mini.md"],
     "03_train": ["tab03_objective_selection.csv", "fig03_training_curves.png", "tab03_model.md"],
-    "04_zero_shot": ["tab04_zero_shot.csv", "tab04_per_generator.csv", "tab04_per_family.md",
-                     "tab04_per_source.csv", "fig04_roc_pr_confusion.png",
-                     "fig04_per_generator.png", "cards/model_card.md"],
+    "04_zero_shot": ["tab04_zero_shot.csv", "tab04_lossless.csv", "tab04_two_by_two.csv",
+                     "tab04_per_family.md", "tab04_per_source.csv", "tab04_per_clip.csv",
+                     "tab04_seed_variance.csv", "tab04_targets.md", "tab04_calibration.csv",
+                     "fig04_per_family.png", "fig04_roc.png", "fig04_reliability.png",
+                     "cards/model_card.md"],
     "05_codec_drift": ["tab05_codec_drift.csv", "fig05_codec_drift.png", "tab05_targets.md"],
     "06_baselines": ["tab06_baselines.csv", "fig06_baselines.png"],
     "07_ablations_controls": ["tab07_protocols.csv", "tab07_codec_control.csv", "tab07_hpss.csv",
@@ -46,7 +48,8 @@ def smoke_run(tmp_path_factory):
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        summary = run(profile="smoke", seed=0, output_dir=root / "executed", progress=False)
+        summary = run(profile="smoke", seed=0, output_dir=root / "executed", progress=False,
+                      jobs=2)
     finally:
         for k, v in old.items():
             if v is None:
@@ -90,6 +93,25 @@ def test_solution_numbers_point_at_tables_the_run_writes(smoke_run):
 
     root, _ = smoke_run
     assert unresolved(root / "figures") == []
+
+
+@pytest.mark.slow
+def test_model_card_has_hugging_face_front_matter(smoke_run):
+    """Notebook 04 writes the model card with Hugging Face metadata, its metrics as ``model-index``."""
+    from test_api import front_matter
+
+    root, _ = smoke_run
+    meta = front_matter("model_card.md", folder=root / "cards")
+    for key in ("license", "tags", "pipeline_tag", "model-index"):
+        assert meta.get(key), key
+    assert meta["pipeline_tag"] == "audio-classification"
+    for model in meta["model-index"]:
+        assert model["name"] and model["results"]
+        for result in model["results"]:
+            assert result["task"]["type"] == "audio-classification"
+            assert result["dataset"]["name"] and result["dataset"]["type"]
+            for metric in result["metrics"]:
+                assert metric["type"] and isinstance(metric["value"], int | float)
 
 
 @pytest.mark.slow

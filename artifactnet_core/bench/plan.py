@@ -16,10 +16,13 @@
 
 from __future__ import annotations
 
+import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from tqdm.auto import tqdm
 
@@ -50,6 +53,34 @@ GENTRAIN_CLIPS_PER_TRACK = 6
 GENTRAIN_CLIP_S = 4.0
 GENTRAIN_SCAN_S = 240.0
 GENTRAIN_SEED = 0
+
+
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
+
+
+def map_tracks(fn: Callable[[_In], _Out], items: Iterable[_In], *, bar: tqdm | None = None,
+               workers: int | None = None) -> list[_Out]:
+    """``[fn(item) for item in items]`` on a few threads, results in the order of ``items``.
+
+    Reading a track is mostly time outside Python — a renderer subprocess, libsndfile, FFmpeg
+    and soxr release the GIL — so two tracks on two threads take little more than one; each
+    track's clips depend on that track alone, so the results are those of the plain loop.
+    ``workers`` defaults to the CPU count (at most 4); ``bar`` advances once per item.
+    """
+    items = list(items)
+    workers = workers or min(4, os.cpu_count() or 1)
+
+    def run(item: _In) -> _Out:
+        out = fn(item)
+        if bar is not None:
+            bar.update(1)
+        return out
+
+    if workers <= 1 or len(items) <= 1:
+        return [run(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="track") as pool:
+        return list(pool.map(run, items))
 
 
 @dataclass
@@ -156,14 +187,15 @@ def choose_tracks(tracks: Mapping[str, Sequence[Track]], keys: Mapping[str, str]
                   ) -> dict[str, dict[str, int]]:
     """Pick up to ``cfg.max_tracks_per_source`` usable compositions per source (seeded order),
     skipping the compositions in ``exclude``; returns source -> {track id: clip capacity}."""
-    chosen: dict[str, dict[str, int]] = {}
     bar = tqdm(total=sum(len(v) for v in tracks.values()), desc="probing tracks", unit="track",
                disable=not progress)
-    for source in sorted(tracks):
+
+    def probe(source: str) -> tuple[dict[str, int], list[str]]:
         by_key: dict[str, list[Track]] = {}
         for track in tracks[source]:
             by_key.setdefault(keys[track.track_id], []).append(track)
         caps: dict[str, int] = {}
+        lost: list[str] = []
         n_compositions = 0
         for key in pick_order(tracks[source], keys, salt=("bench", seed)):
             if key in exclude:
@@ -173,14 +205,20 @@ def choose_tracks(tracks: Mapping[str, Sequence[Track]], keys: Mapping[str, str]
             usable = {}
             for track in by_key[key]:
                 bar.update(1)
-                cap = _capacity(track, cfg, render_dir=render_dir, tools=tools,
-                                skipped=skipped)
+                cap = _capacity(track, cfg, render_dir=render_dir, tools=tools, skipped=lost)
                 if cap > 0:
                     usable[track.track_id] = cap
             if usable:
                 caps.update(usable)
                 n_compositions += 1
+        return caps, lost
+
+    # Sources are probed side by side; within one, tracks in the seeded order (it stops early).
+    sources = sorted(tracks)
+    chosen = {}
+    for source, (caps, lost) in zip(sources, map_tracks(probe, sources), strict=True):
         chosen[source] = caps
+        skipped.extend(lost)
     bar.close()
     return chosen
 
@@ -221,13 +259,17 @@ def cut_gentrain(tracks: Mapping[str, Sequence[Track]], keys: Mapping[str, str],
     members = sorted((t for items in tracks.values() for t in items if keys[t.track_id] in chosen),
                      key=lambda t: t.track_id)
     root = cache_root / "bench" / "_gentrain"
-    clips: list[Clip] = []
-    for track in tqdm(members, desc="generator-training clips", unit="track",
-                      disable=not progress):
-        clips += extract_track_clips(track, n_clips=GENTRAIN_CLIPS_PER_TRACK,
-                                     clip_s=GENTRAIN_CLIP_S, seed=GENTRAIN_SEED,
-                                     bench_root=root, subdir="clips", render_dir=render_dir,
-                                     scan_limit_s=GENTRAIN_SCAN_S, tools=tools)
+    bar = tqdm(total=len(members), desc="generator-training clips", unit="track",
+               disable=not progress)
+    per_track = map_tracks(
+        lambda track: extract_track_clips(track, n_clips=GENTRAIN_CLIPS_PER_TRACK,
+                                          clip_s=GENTRAIN_CLIP_S, seed=GENTRAIN_SEED,
+                                          bench_root=root, subdir="clips",
+                                          render_dir=render_dir, scan_limit_s=GENTRAIN_SCAN_S,
+                                          tools=tools),
+        members, bar=bar)
+    bar.close()
+    clips: list[Clip] = [clip for track_clips in per_track for clip in track_clips]
     return GentrainClips(clips, tuple(t.track_id for t in members),
                          tuple(t.track_id for t in members if keys[t.track_id] in held), root)
 
@@ -280,12 +322,17 @@ def prepare_real_clips(cfg: BenchConfig, *, seed: int, real_dirs: Sequence[Path]
             per_track = (cfg.test_clips_per_track if plan.split[track_id] == "test"
                          else cfg.clips_per_track)
             jobs.append((track_id, min(cap, per_track)))
+    jobs.sort()
+    bar = tqdm(total=len(jobs), desc="cutting clips", unit="track", disable=not progress)
+    per_track = map_tracks(
+        lambda job: extract_track_clips(by_id[job[0]], n_clips=job[1], clip_s=cfg.clip_s,
+                                        seed=seed, bench_root=root, subdir="raw",
+                                        render_dir=render_dir, scan_limit_s=cfg.scan_limit_s,
+                                        tools=tools),
+        jobs, bar=bar)
+    bar.close()
     bench: list[Clip] = []
-    for track_id, n in tqdm(sorted(jobs), desc="cutting clips", unit="track",
-                            disable=not progress):
-        clips = extract_track_clips(by_id[track_id], n_clips=n, clip_s=cfg.clip_s, seed=seed,
-                                    bench_root=root, subdir="raw", render_dir=render_dir,
-                                    scan_limit_s=cfg.scan_limit_s, tools=tools)
+    for (track_id, _), clips in zip(jobs, per_track, strict=True):
         if not clips:
             skipped.append(track_id)
         bench.extend(clips)

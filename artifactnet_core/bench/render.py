@@ -20,6 +20,7 @@ import random
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ import numpy as np
 from artifactnet_core.atomic import atomic_write_audio, stable_hash
 from artifactnet_core.detector.audio import load_audio
 from artifactnet_core.detector.config import SAMPLE_RATE
+
+#: One score is parsed and written as MIDI at a time (music21 is not thread-safe).
+_MUSIC21 = threading.Lock()
 
 # General MIDI programs (0-based) of acoustic instruments: one scheme per piece keeps the result
 # musically plausible while spreading timbres over the source.
@@ -130,6 +134,12 @@ def score_to_midi(score_path: str | os.PathLike, midi_path: str | os.PathLike, *
     float
         The tempo used, in quarter notes per minute.
     """
+    with _MUSIC21:   # music21 keeps global state; renders may run on several threads
+        return _score_to_midi(score_path, midi_path, max_s=max_s, programs=programs)
+
+
+def _score_to_midi(score_path: str | os.PathLike, midi_path: str | os.PathLike, *,
+                   max_s: float, programs: tuple[int, ...]) -> float:
     from music21 import converter, midi, stream
 
     try:

@@ -189,10 +189,21 @@ def declared_parameters(nb) -> set[str]:
     return names
 
 
+def _execute(staged: str, target: str, parameters: dict, kernel_name: str,
+             progress: bool) -> None:
+    """Execute one staged notebook with papermill (a function of its own so that a worker
+    process of :func:`run` can call it)."""
+    import papermill
+
+    papermill.execute_notebook(staged, target, parameters=parameters, kernel_name=kernel_name,
+                               cwd=str(NOTEBOOK_DIR), progress_bar=progress)
+    Path(staged).unlink()
+
+
 def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | None = None,
         output_dir: Path = EXECUTED_DIR, kernel_name: str | None = None,
-        progress: bool = True, extra: dict | None = None) -> list[dict]:
-    """Execute the notebooks in order with papermill; stop at the first failure.
+        progress: bool = True, extra: dict | None = None, jobs: int = 1) -> list[dict]:
+    """Execute the notebooks with papermill; stop at the first failure.
 
     Parameters
     ----------
@@ -209,6 +220,14 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
     extra : dict, optional
         More parameters (e.g. ``{"export_weights": True}``), passed only to the notebooks whose
         ``parameters`` cell declares them.
+    jobs : int
+        Notebooks executed at once. With 1 they run in order. With more, the benchmark and the
+        default detector (what every notebook reads from the cache) are built or loaded here
+        first, then the notebooks run side by side in that many processes, started from the
+        last one back (the later notebooks — ablations, drift, evaluation — are the long ones,
+        so none of them starts last); their numbers are the same (everything is cached by
+        content), their wall times are under contention. A notebook kernel spends much of its time in single-threaded Python,
+        so on 2 cores ``jobs=2`` shortens the smoke run (``make test`` uses it).
 
     Returns
     -------
@@ -218,8 +237,6 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
         keeps the notebooks of earlier partial runs of the same profile.
     """
     import jupytext
-    import papermill
-
 
     profile = get_profile(profile).name
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -230,7 +247,7 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
     records_dir = output_dir / "records"
     records_dir.mkdir(exist_ok=True)
     os.environ["ARTIFACTNET_NOTEBOOK_RECORDS"] = str(records_dir)
-    ran = []
+    todo = []
     for src in notebook_sources():
         if only and not any(src.name.startswith(prefix) for prefix in only):
             continue
@@ -240,17 +257,40 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
                       **{k: v for k, v in (extra or {}).items() if k in declared}}
         staged = output_dir / f"{src.stem}.input.ipynb"
         jupytext.write(nb, staged, fmt="ipynb")
-        target = output_dir / f"{src.stem}.ipynb"
-        t0 = time.perf_counter()
-        print(f"== {src.stem} ({profile}, seed {seed})", file=sys.stderr, flush=True)
-        papermill.execute_notebook(str(staged), str(target),
-                                   parameters=parameters,
-                                   kernel_name=kernel_name or "python3", cwd=str(NOTEBOOK_DIR),
-                                   progress_bar=progress)
-        staged.unlink()
-        ran.append(src.stem)
+        todo.append((src.stem, (str(staged), str(output_dir / f"{src.stem}.ipynb"), parameters,
+                                kernel_name or "python3", progress)))
+    ran = []
+    if jobs <= 1 or len(todo) <= 1:
+        for name, job in todo:
+            t0 = time.perf_counter()
+            print(f"== {name} ({profile}, seed {seed})", file=sys.stderr, flush=True)
+            _execute(*job)
+            ran.append(name)
+            write_summary(output_dir, profile)
+            print(f"   {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    else:
+        import multiprocessing
+        from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+        from artifactnet_core.experiments import pipeline
+
+        prof = get_profile(profile)
+        print(f"== benchmark and default detector ({profile}, seed {seed})", file=sys.stderr,
+              flush=True)
+        pipeline.default_detector(pipeline.get_bench(prof, seed=seed), prof, seed=seed,
+                                  progress=progress)
+        with ProcessPoolExecutor(max_workers=jobs,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_execute, *job): name for name, job in reversed(todo)}
+            print(f"== {', '.join(futures.values())} ({profile}, seed {seed}; {jobs} at once)",
+                  file=sys.stderr, flush=True)
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in done if f.exception() is not None]
+            if failed:
+                pool.shutdown(cancel_futures=True)
+                raise failed[0].exception()
+        ran = [name for name, _ in todo]
         write_summary(output_dir, profile)
-        print(f"   {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     return [row for row in executed_summary(output_dir, profile=profile)
             if row["notebook"] in ran]
 
@@ -264,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--seed", type=int, default=0)
     p_run.add_argument("--only", nargs="*", help="notebook number prefixes, e.g. 00 03")
     p_run.add_argument("--output-dir", type=Path, default=EXECUTED_DIR)
+    p_run.add_argument("--jobs", type=int, default=1,
+                       help="notebooks executed at once (default 1: in order)")
     p_run.add_argument("--export-weights", action="store_true",
                        help="notebook 03 writes the chosen detector into the package "
                             "(artifactnet_core/weights/)")
@@ -287,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             print(p, file=sys.stderr)
         return 1 if problems else 0
     summary = run(profile=args.profile, seed=args.seed, only=args.only,
-                  output_dir=args.output_dir,
+                  output_dir=args.output_dir, jobs=args.jobs,
                   extra={"export_weights": True} if args.export_weights else None)
     print(f"figures and tables in {os.environ.get('ARTIFACTNET_FIGURES') or figures_dir()}")
     _print_summary(summary)

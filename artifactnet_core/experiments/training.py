@@ -305,13 +305,18 @@ def _balanced_batches(labels: np.ndarray, batch_size: int, n_batches: int,
 
 
 def predict_maps(classify_base: Callable[[torch.Tensor], torch.Tensor], maps: np.ndarray, *,
-                 device: torch.device, batch_size: int = 64) -> np.ndarray:
+                 device: torch.device, batch_size: int | None = None) -> np.ndarray:
     """P(AI) of each chunk's base maps ``(n, 3, n_mels, frames)`` (no grad).
 
     ``classify_base`` maps base maps to logits: :meth:`ArtifactNet.classify_base
     <artifactnet_core.detector.model.ArtifactNet.classify_base>` of a model in eval mode (or the
-    same for a classifier being trained, see :func:`train_classifier`).
+    same for a classifier being trained, see :func:`train_classifier`). ``batch_size`` chunks
+    per forward pass; default 16 on the CPU (the first convolution's output of 64 full 4 s
+    chunks alone is ~0.35 GB, too much beside a notebook on a 2 GB Binder) and 64 on a GPU.
     """
+    device = torch.device(device)
+    if batch_size is None:
+        batch_size = 16 if device.type == "cpu" else 64
     out = []
     with torch.no_grad():
         for i in range(0, maps.shape[0], batch_size):
