@@ -332,9 +332,10 @@ targets
 # A track's score is the median of its chunks' P(AI). It ranks tracks, but nothing forces a
 # score of 0.8 to mean "80 % of such tracks are AI". Training fits **Platt scaling** (Platt 1999)
 # on the *validation* tracks — a logistic curve on the logit of the score, stored in the model's
-# config (`calibration`) and reported by `detect` as `p_calibrated` — so that the calibrated value is
-# the fraction of AI tracks among validation tracks with that score, *at the validation mix of
-# real and AI*. Here we check both numbers on the zero-shot test tracks, which the fit never saw:
+# config (`calibration`) and reported by `detect` as `p_calibrated` — so that the calibrated
+# value is the fraction of AI tracks among validation tracks with that score, *at the validation
+# mix of real and AI*. Here we check both numbers on the zero-shot test tracks, which the fit
+# never saw:
 #
 # - the **Brier score** is the mean squared gap between the probability and the 0/1 label
 #   (0 is perfect; a constant forecast of the prevalence scores prevalence × (1 − prevalence));

@@ -60,9 +60,9 @@ def test_rebuild_is_identical(smoke):
 
 @pytest.mark.slow
 def test_a_fresh_cache_gives_the_same_bytes(smoke, tmp_path):
-    """Same config and seed in a separate, empty cache: every clip, generator, regeneration,
-    codec version and probe is made again, and the manifest (which holds every file's SHA-256)
-    and the generators' weights are byte-identical.
+    """Same config and seed in a separate, empty cache: every clip, regeneration, codec version,
+    probe and every generator without shipped weights is made again, and the manifest (which
+    holds every file's SHA-256) and those generators' weights are byte-identical.
 
     Shared are the inputs: the unpacked Debian packages and the renders of symbolic tracks
     (MIDI, scores, modules), which external tools make the same bytes every time

@@ -2,8 +2,8 @@
 
 The jupytext percent scripts ``notebooks/NN_topic.py`` are the source of truth; the paired
 ``.ipynb`` files are generated from them without outputs (``sync``). ``run`` executes every
-notebook in order with papermill, injecting ``profile`` and ``seed`` into the cell tagged
-``parameters``, and writes the executed copies to ``notebooks/executed/`` (not committed). Each
+notebook with papermill (in order, or ``jobs`` at a time), injecting ``profile`` and ``seed``
+into the cell tagged ``parameters``, and writes the executed copies to ``notebooks/executed/`` (not committed). Each
 notebook ends by calling :func:`report_resources`, so the runner can print a table of wall time
 and peak memory per notebook.
 
@@ -226,8 +226,9 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
         first, then the notebooks run side by side in that many processes, started from the
         last one back (the later notebooks — ablations, drift, evaluation — are the long ones,
         so none of them starts last); their numbers are the same (everything is cached by
-        content), their wall times are under contention. A notebook kernel spends much of its time in single-threaded Python,
-        so on 2 cores ``jobs=2`` shortens the smoke run (``make test`` uses it).
+        content), their wall times are under contention. A notebook kernel spends much of its
+        time in single-threaded Python, so on 2 cores ``jobs=2`` shortens the smoke run
+        (``make test`` uses it).
 
     Returns
     -------
