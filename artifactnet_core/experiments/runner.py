@@ -3,12 +3,12 @@
 The jupytext percent scripts ``notebooks/NN_topic.py`` are the source of truth; the paired
 ``.ipynb`` files are generated from them without outputs (``sync``). ``run`` executes every
 notebook with papermill (in order, or ``jobs`` at a time), injecting ``profile`` and ``seed``
-into the cell tagged ``parameters``, and writes the executed copies to ``notebooks/executed/`` (not committed). Each
-notebook ends by calling :func:`report_resources`, so the runner can print a table of wall time
-and peak memory per notebook.
+into the cell tagged ``parameters``, and writes the executed copies to ``notebooks/executed/``
+(not committed). Each notebook ends by calling :func:`report_resources`, so the runner can print
+a table of wall time and peak memory per notebook.
 
-``python -m artifactnet_core.experiments.runner run --profile smoke`` is what ``make test`` runs (its
-figures go to ``notebooks/executed/smoke/``, never to ``figures/``); ``make reproduce`` runs the
+``python -m artifactnet_core.experiments.runner run --profile smoke --jobs 2`` is what
+``make test`` runs (its figures go to ``notebooks/executed/smoke/``, never to ``figures/``); ``make reproduce`` runs the
 same with the ``paper`` (GPU) or ``laptop`` profile, writing ``figures/`` and ``data_cards/``.
 """
 
