@@ -187,6 +187,27 @@ def test_shipped_weights_round_trip(tmp_path, monkeypatch):
                           retrain=True)
 
 
+
+
+def test_every_shipped_generator_is_current_and_clears_the_floor():
+    """The package ships only weights that a build will use (they match a spec of the zoo and
+    its version) and that cleared the quality floor when they were trained; each still turns
+    music into music-shaped output."""
+    import json
+
+    shipped = sorted(zoo.SHIPPED_DIR.glob("*.safetensors"))
+    assert shipped, "the laptop zoo ships trained generators"
+    by_name = {spec.name: spec for spec in zoo.ZOO}
+    audio = _music_like(0.5, seed=2)
+    for path in shipped:
+        spec = by_name[path.stem]
+        assert zoo.has_shipped_weights(spec), f"{path.name}: stale spec or zoo version"
+        info = json.loads(path.with_suffix(".json").read_text())["info"]
+        assert info["passes_floor"] is True and info["steps"] == spec.steps, path.name
+        assert info["envelope_corr"] >= zoo.FLOOR["envelope_corr"]
+        model, _ = zoo.load_generator(path)
+        out = zoo.regenerate(model.float(), audio)
+        assert np.isfinite(out).all() and np.abs(out).max() > 1e-3
 def test_losses_are_zero_on_identity_and_grow_with_error():
     x = torch.from_numpy(np.stack([_music_like(0.5, seed=i) for i in range(2)]))
     assert float(zoo.multi_resolution_stft_loss(x, x)) < 1e-6
