@@ -173,8 +173,12 @@ grouped[grouped > 1].head(10)
 # internal rate of one of its own generators (as often, and at the same cut-offs, as the
 # regenerations are), a regeneration is encoded once with its source file's codec and bitrate
 # (so both classes carry exactly one visible lossy pass of the same codec), every clip loses
-# its DC offset, regenerations are scaled to their real clip's RMS level, and one peak limiter
-# applies to all. The tables compare the classes.
+# its DC offset, regenerations are equalised to the long-term third-octave spectrum of the clip
+# they regenerate (`match_spectrum`: small CPU-trained decoders lose a few dB above 1 kHz, and
+# "duller than its input" is no decoder physics; the gain varies over thirds of an octave, so
+# narrow comb lines and notches stay) and scaled to their real clip's RMS level, and one peak
+# limiter applies to all. The tables compare the classes; the shortcut probe below measures
+# what is left.
 
 # %%
 chain = (df.assign(band_limited=df["bandlimit_hz"] < 22_050)

@@ -35,7 +35,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from artifactnet_core.atomic import atomic_write_audio, atomic_write_text, file_sha256, stable_hash
-from artifactnet_core.bench.chain import finish, real_bandlimit_rate, rms
+from artifactnet_core.bench.chain import bandlimit, finish, real_bandlimit_rate, rms
 from artifactnet_core.bench.clips import Clip
 from artifactnet_core.bench.config import BenchConfig
 from artifactnet_core.bench.manifest import (
@@ -58,7 +58,7 @@ from artifactnet_core.detector.config import SAMPLE_RATE
 from artifactnet_core.paths import cache_dir
 
 #: Bump when the build recipe changes: caches of older builds are then not reused.
-BENCH_VERSION = 2
+BENCH_VERSION = 3
 
 
 class QualityFloorError(RuntimeError):
@@ -209,10 +209,13 @@ def _finish_all(zoo: ModuleType, models: dict, specs: Sequence,
                 warnings.warn(f"generator {name} failed on {clip.path}; row dropped",
                               stacklevel=2)
                 continue
-            # The generator's own resampling is its band limit; the source's codec and the
-            # real clip's level are applied by the same chain as the real clip's.
+            # The generator's own resampling is its band limit; its spectral envelope is
+            # matched to the clip it regenerates (through the same band limit, so nothing
+            # above it is boosted); the source's codec and the real clip's level are applied
+            # by the same chain as the real clip's.
+            source = raw if rates[name] >= SAMPLE_RATE else bandlimit(raw, rate=rates[name])
             y = finish(y, bandlimit_rate=None, reencode=histories[clip.track_id],
-                       target_rms=rms(real_out))
+                       target_rms=rms(real_out), match_to=source)
             atomic_write_audio(root / _ai_path(name, clip), y)
             # Its pair for residual training: the real clip through the same chain, so the two
             # differ by what the generator did and nothing else (band limit, codec, level).

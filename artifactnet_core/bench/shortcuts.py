@@ -36,13 +36,21 @@ def _band_names() -> list[str]:
     return [f"band_{f:g}Hz" for f in THIRD_OCTAVES]
 
 
+def band_powers(power: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+    """Power in each band of :data:`THIRD_OCTAVES` (edges a sixth of an octave either side of
+    the centre) of a power spectrum over the bin frequencies ``freqs`` (Hz)."""
+    return np.array([float(power[(freqs >= c / 2 ** (1 / 6)) & (freqs < c * 2 ** (1 / 6))].sum())
+                     for c in THIRD_OCTAVES])
+
+
 #: Descriptor names, in the order :func:`descriptors` returns them.
 DESCRIPTORS = (*_band_names(), "bandwidth_hz", "rolloff85_hz", "rolloff95_hz", "rolloff99_hz",
                "flatness", "rms_db", "crest_db", "dc", "zcr")
 
 
-def _power_spectrum(audio: np.ndarray) -> np.ndarray:
-    """Mean power spectrum over Hann-windowed frames of :data:`_N_FFT` (hop half a frame)."""
+def long_term_spectrum(audio: np.ndarray) -> np.ndarray:
+    """Mean power spectrum over Hann-windowed frames of :data:`_N_FFT` (hop half a frame); its
+    bins are ``numpy.fft.rfftfreq(_N_FFT, 1 / sr)``."""
     x = np.asarray(audio, dtype=np.float64)
     if len(x) < _N_FFT:
         x = np.pad(x, (0, _N_FFT - len(x)))
@@ -70,13 +78,11 @@ def descriptors(audio: np.ndarray, *, sr: int = SAMPLE_RATE) -> dict[str, float]
     x = np.asarray(audio, dtype=np.float64)
     dc = float(x.mean()) if len(x) else 0.0
     x = x - dc
-    power = _power_spectrum(x)
+    power = long_term_spectrum(x)
     freqs = np.fft.rfftfreq(_N_FFT, 1.0 / sr)
     total = float(power.sum()) + 1e-30
     out: dict[str, float] = {}
-    for name, centre in zip(_band_names(), THIRD_OCTAVES, strict=True):
-        lo, hi = centre / 2 ** (1 / 6), centre * 2 ** (1 / 6)
-        band = float(power[(freqs >= lo) & (freqs < hi)].sum())
+    for name, band in zip(_band_names(), band_powers(power, freqs), strict=True):
         out[name] = max(10 * math.log10(band / total + 1e-30), _FLOOR_DB)
     smooth = np.convolve(power, np.ones(9) / 9, mode="same")
     level = 10 * np.log10(smooth + 1e-30)
