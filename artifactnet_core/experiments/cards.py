@@ -135,8 +135,9 @@ family `{meta.get("validation_family")}` is kept out of training and used for va
 
 - **One chain after generation, for both classes:** DC removed from every clip; a real track is
   band-limited at the internal rate of one of its own generators; a regeneration is encoded once
-  with its source file's codec and bitrate; regenerations are scaled to their real clip's RMS;
-  one peak limiter for all. By class:
+  with its source file's codec and bitrate; regenerations are equalised to the long-term
+  third-octave spectrum of the clip they regenerate (smooth over thirds of an octave, so narrow
+  decoder traces stay) and scaled to their real clip's RMS; one peak limiter for all. By class:
 
 {markdown_table(chain, floatfmt=".3f")}
 
