@@ -36,6 +36,7 @@ import numpy as np
 import soxr
 
 from artifactnet_core.atomic import stable_hash
+from artifactnet_core.bench.shortcuts import THIRD_OCTAVES, third_octave_powers
 from artifactnet_core.bench.sources import CodecHistory
 from artifactnet_core.detector.codecs import codec_roundtrip
 from artifactnet_core.detector.config import SAMPLE_RATE
@@ -87,7 +88,7 @@ def match_spectrum(audio: np.ndarray, reference: np.ndarray, *, sr: int = SAMPLE
     third-octave band (20 Hz - 20 kHz), keeping its length.
 
     The gain of each band is the level difference of the two long-term spectra
-    (:func:`~artifactnet_core.bench.shortcuts.long_term_spectrum`), at most :data:`MAX_EQ_DB`
+    (:func:`~artifactnet_core.bench.shortcuts.third_octave_powers`), at most :data:`MAX_EQ_DB`
     either way (0 dB where the reference is silent); in between it is interpolated linearly in
     dB over log-frequency, so it varies over a third of an octave, never from one bin to the
     next: structure narrower than a band (a decoder's comb peaks or notches) is kept. The gain
@@ -109,19 +110,11 @@ def match_spectrum(audio: np.ndarray, reference: np.ndarray, *, sr: int = SAMPLE
 
     Taught in notebook ``02_artifactbench``.
     """
-    from artifactnet_core.bench.shortcuts import (
-        _N_FFT,
-        THIRD_OCTAVES,
-        band_powers,
-        long_term_spectrum,
-    )
-
     x = np.asarray(audio, dtype=np.float64)
     if len(x) == 0:
         return x.astype(np.float32)
-    freqs = np.fft.rfftfreq(_N_FFT, 1.0 / sr)
-    have = band_powers(long_term_spectrum(x), freqs)
-    want = band_powers(long_term_spectrum(reference), freqs)
+    have = third_octave_powers(x, sr=sr)
+    want = third_octave_powers(reference, sr=sr)
     loud = want.max()
     if loud <= 0 or have.max() <= 0:
         return x.astype(np.float32)

@@ -43,6 +43,12 @@ def band_powers(power: np.ndarray, freqs: np.ndarray) -> np.ndarray:
                      for c in THIRD_OCTAVES])
 
 
+def third_octave_powers(audio: np.ndarray, *, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Power of ``audio``'s long-term spectrum (:func:`long_term_spectrum`) in each band of
+    :data:`THIRD_OCTAVES`; ``sr`` in Hz."""
+    return band_powers(long_term_spectrum(audio), np.fft.rfftfreq(_N_FFT, 1.0 / sr))
+
+
 #: Descriptor names, in the order :func:`descriptors` returns them.
 DESCRIPTORS = (*_band_names(), "bandwidth_hz", "rolloff85_hz", "rolloff95_hz", "rolloff99_hz",
                "flatness", "rms_db", "crest_db", "dc", "zcr")
