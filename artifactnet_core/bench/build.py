@@ -213,7 +213,7 @@ def _finish_all(zoo: ModuleType, models: dict, specs: Sequence,
             # matched to the clip it regenerates (through the same band limit, so nothing
             # above it is boosted); the source's codec and the real clip's level are applied
             # by the same chain as the real clip's.
-            source = raw if rates[name] >= SAMPLE_RATE else bandlimit(raw, rate=rates[name])
+            source = bandlimit(raw, rate=rates[name])  # a copy at the full rate
             y = finish(y, bandlimit_rate=None, reencode=histories[clip.track_id],
                        target_rms=rms(real_out), match_to=source)
             atomic_write_audio(root / _ai_path(name, clip), y)
