@@ -30,6 +30,12 @@ def cache_dir() -> Path:
                    / "artifactnet")
 
 
+def runs_root(bench_sha256: str) -> Path:
+    """The cache folder of everything trained on the benchmark whose manifest has SHA-256
+    ``bench_sha256`` (not created)."""
+    return cache_dir() / "runs" / bench_sha256[:16]
+
+
 def figures_dir() -> Path:
     """Return the folder figures and tables are written to, ``$ARTIFACTNET_FIGURES`` or
     ``figures/`` of the repository (created)."""

@@ -144,8 +144,8 @@ def test_executed_summary_keeps_finished_notebooks_of_the_profile(tmp_path):
                               "duration": duration, "exception": exception}}
         (tmp_path / f"{stem}.ipynb").write_text(json.dumps({"metadata": meta, "cells": []}))
         (tmp_path / "records" / f"{stem}.json").write_text(
-            json.dumps({"notebook": stem, "peak_rss_mib": 321.0}))
+            json.dumps({"notebook": stem, "peak_rss_mib": 321.0, "cached_s": 7.5}))
     rows = executed_summary(tmp_path, profile="laptop")
     assert rows == [{"notebook": stems[0], "profile": "laptop", "seconds": 12.3,
-                     "peak_rss_mib": 321.0}]
+                     "peak_rss_mib": 321.0, "cached_s": 7.5}]
     assert [r["notebook"] for r in executed_summary(tmp_path)] == [stems[0], stems[2]]

@@ -53,6 +53,19 @@ def test_table_merges_partial_runs_and_totals(tmp_path):
     assert "- `smoke`: 2 CPU cores" in lines
 
 
+def test_table_adds_what_an_earlier_run_computed(tmp_path):
+    # A resumed run: 03 found 1,500 s of its training cached; the cell shows the cost from an
+    # empty cache, then this run's wall time and the cached seconds; the total sums both.
+    summary = write_summary(tmp_path, "laptop", [
+        {"notebook": "00_quickstart", "seconds": 20.0, "peak_rss_mib": 900.0},
+        {"notebook": "03_train", "seconds": 60.0, "peak_rss_mib": 1500.0, "cached_s": 1500.0}])
+    table = timings_table(load_summaries([summary]), notebooks=["00_quickstart", "03_train"])
+    lines = table.splitlines()
+    assert "| `00_quickstart` | 20 s · 900 MiB |" in lines
+    assert "| `03_train` | 26 min 00 s (1 min 00 s + 25 min 00 s cached) · 1500 MiB |" in lines
+    assert "| **all, in order** | 26 min 20 s (1 min 20 s + 25 min 00 s cached) · 1500 MiB |" in lines
+
+
 def test_update_readme_rewrites_only_the_block(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{START}\nold table\n{END}\noutro\n")

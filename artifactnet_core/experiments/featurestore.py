@@ -10,6 +10,7 @@ channels are derived on the fly (:meth:`ForensicFeaturizer.channels_from_base`).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,10 +18,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from artifactnet_core.atomic import atomic_save_npy
+from artifactnet_core.atomic import atomic_save_npy, stable_hash
 from artifactnet_core.detector.chunking import split_chunks
 from artifactnet_core.detector.model import ArtifactNet
 from artifactnet_core.experiments.data import BenchData, Item
+from artifactnet_core.experiments.ledger import charge
 
 
 class FeatureStore:
@@ -41,12 +43,16 @@ class FeatureStore:
         Where the UNet and HPSS run.
     batch_size : int
         Clips per batch, and chunks per forward pass.
+    ledger : path, optional
+        Folder of the run's :mod:`~artifactnet_core.experiments.ledger`: when set, the seconds
+        spent computing new maps are charged to it as ``scoring features``.
     """
 
     def __init__(self, data: BenchData, extractor: ArtifactNet, key: str, *,
                  cache_root: str | os.PathLike, device: str | torch.device = "cpu",
-                 batch_size: int = 4):
+                 batch_size: int = 4, ledger: str | os.PathLike | None = None):
         self.data = data
+        self.ledger = ledger
         self.device = torch.device(device)
         self.extractor = extractor.to(self.device).eval()
         self.root = Path(cache_root) / key
@@ -70,6 +76,7 @@ class FeatureStore:
         chunks of several clips into each forward pass."""
         todo = list(dict.fromkeys(item for item in items if not self._path(*item).exists()))
         bar = tqdm(total=len(todo), desc=desc, disable=not progress or not todo)
+        t0 = time.perf_counter()
         for start in range(0, len(todo), self.batch_size):
             group = todo[start:start + self.batch_size]
             arrays = self.data.load(group)
@@ -80,6 +87,9 @@ class FeatureStore:
                 atomic_save_npy(self._path(*item), maps[offsets[k]:offsets[k + 1]])
             bar.update(len(group))
         bar.close()
+        if todo and self.ledger is not None:
+            charge(self.ledger, f"maps-{self.root.name}-{stable_hash(*todo)}",
+                   "scoring features", time.perf_counter() - t0, computed=True)
 
     def maps(self, items: Sequence[Item], *, progress: bool = True,
              desc: str = "features") -> tuple[np.ndarray, np.ndarray]:

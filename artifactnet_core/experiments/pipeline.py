@@ -36,6 +36,7 @@ from artifactnet_core.detector.unet import ArtifactUNet
 from artifactnet_core.experiments.data import BenchData, assigned_version, training_items
 from artifactnet_core.experiments.evaluation import track_scores
 from artifactnet_core.experiments.featurestore import FeatureStore, per_clip
+from artifactnet_core.experiments.ledger import charge
 from artifactnet_core.experiments.metrics import roc_auc
 from artifactnet_core.experiments.recipes import ClassifierRecipe, UNetRecipe
 from artifactnet_core.experiments.training import (
@@ -44,7 +45,7 @@ from artifactnet_core.experiments.training import (
     train_classifier,
     train_unet,
 )
-from artifactnet_core.paths import cache_dir
+from artifactnet_core.paths import runs_root
 from artifactnet_core.profiles import Profile, get_profile
 from artifactnet_core.runtime import resolve_device
 
@@ -53,10 +54,18 @@ PIPELINE_VERSION = 3
 
 
 def get_bench(profile: Profile | str, *, seed: int = 0, progress: bool = True) -> BenchData:
-    """Build (or load from cache) the profile's ArtifactBench-mini."""
-    from artifactnet_core.bench.build import build_bench
+    """Build (or load from cache) the profile's ArtifactBench-mini (its build time is charged
+    to the run's :mod:`~artifactnet_core.experiments.ledger`)."""
+    from artifactnet_core.bench.build import bench_dir, build_bench
 
-    return BenchData(build_bench(get_profile(profile).bench, seed=seed, progress=progress))
+    config = get_profile(profile).bench
+    built = not (bench_dir(config, seed=seed) / "build_info.json").exists()
+    data = BenchData(build_bench(config, seed=seed, progress=progress))
+    info = data.root / "build_info.json"
+    if info.exists():
+        charge(runs_dir(data), f"bench-{data.sha256[:16]}", "benchmark",
+               json.loads(info.read_text())["timings"].get("total_s"), computed=built)
+    return data
 
 
 def heldout_families(data: BenchData) -> tuple[str, ...]:
@@ -119,7 +128,7 @@ class DetectorRun:
 
 def runs_dir(data: BenchData) -> Path:
     """The cache folder of everything trained on ``data``."""
-    path = cache_dir() / "runs" / data.sha256[:16]
+    path = runs_root(data.sha256)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -151,6 +160,7 @@ def get_unet(data: BenchData, recipe: UNetRecipe, *, config: ArtifactNetConfig,
         state, meta = load_checkpoint(weights)
         unet = build()
         unet.load_state_dict(state)
+        charge(runs_dir(data), key, "unet", meta["seconds"], computed=False)
         return unet.eval(), pd.read_csv(hist_path), key, meta["seconds"]
     train_rows = data.rows(split="train", protocol=recipe.protocol,
                            exclude_families=recipe.exclude_families)
@@ -166,6 +176,7 @@ def get_unet(data: BenchData, recipe: UNetRecipe, *, config: ArtifactNetConfig,
     atomic_write_text(hist_path, history.to_csv(index=False))
     save_checkpoint(weights, unet.state_dict(),
                     {"recipe": dataclasses.asdict(recipe), "seconds": seconds})
+    charge(runs_dir(data), key, "unet", seconds, computed=True)
     return unet, history, key, seconds
 
 
@@ -267,7 +278,8 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
     def reduce(p: np.ndarray) -> np.ndarray:
         return per_clip(p, val_owner, len(val_items))
 
-    if model_path.with_suffix(".run.json").exists():
+    trained = not model_path.with_suffix(".run.json").exists()
+    if not trained:
         model = load_model(model_path, device=dev)
         clf_history = pd.read_csv(model_path.with_suffix(".history.csv"))
         meta = json.loads(model_path.with_suffix(".run.json").read_text())
@@ -298,7 +310,12 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
         atomic_write_text(model_path.with_suffix(".run.json"),
                           json.dumps({"timings": timings}, indent=1))
     model = model.to(dev).eval()
+    for stage, seconds in (("training features", timings.get("features_s")),
+                           ("classifier", timings.get("classifier_s"))):
+        charge(runs_dir(data), f"{key}:{stage}", stage, seconds, computed=trained)
     store.extractor = model
+    # From here on the store computes maps for scoring, charged as such (training's are above).
+    store.ledger = runs_dir(data)
     run = DetectorRun(model=model, store=store, key=key, unet_recipe=unet_recipe,
                       classifier_recipe=clf_recipe, protocol=protocol,
                       unet_history=unet_history, classifier_history=clf_history,

@@ -1,8 +1,9 @@
 """Measured numbers into the READMEs: notebook timings and the headline results.
 
 The notebook runner (:func:`artifactnet_core.experiments.runner.run`) writes
-``notebooks/executed/summary_<profile>.json``: per notebook its wall time in seconds and the
-kernel's peak memory in MiB. :func:`timings_table` renders those files as one Markdown table
+``notebooks/executed/summary_<profile>.json``: per notebook its wall time in seconds, the
+kernel's peak memory in MiB and the seconds its cached stages cost when they were computed in an
+earlier run (:mod:`artifactnet_core.experiments.ledger`). :func:`timings_table` renders those files as one Markdown table
 (a column per profile) and :func:`update_readme` rewrites the block between
 ``<!-- timings:start -->`` and ``<!-- timings:end -->`` in ``notebooks/README.md`` with it.
 Only measured numbers appear; a notebook or profile without a measurement shows ``–``.
@@ -44,7 +45,8 @@ _SUMMARY = re.compile(r"summary_(?P<profile>[\w-]+)\.json$")
 
 def load_summaries(paths: Iterable[str | Path] | None = None
                    ) -> dict[str, dict[str, dict[str, float]]]:
-    """Read runner summaries into ``{profile: {notebook: {"seconds", "peak_rss_mib"}}}``.
+    """Read runner summaries into ``{profile: {notebook: {"seconds", "peak_rss_mib",
+    "cached_s"}}}``.
 
     Parameters
     ----------
@@ -64,7 +66,8 @@ def load_summaries(paths: Iterable[str | Path] | None = None
         per_notebook = out.setdefault(match["profile"], {})
         for row in rows:
             per_notebook[row["notebook"]] = {"seconds": float(row["seconds"]),
-                                             "peak_rss_mib": float(row["peak_rss_mib"])}
+                                             "peak_rss_mib": float(row["peak_rss_mib"]),
+                                             "cached_s": float(row.get("cached_s", 0.0))}
     return out
 
 
@@ -85,13 +88,22 @@ def _cell(entry: Mapping[str, float] | None) -> str:
         return "–"
     peak = entry.get("peak_rss_mib", float("nan"))
     peak_text = f"{peak:.0f} MiB" if math.isfinite(peak) else "? MiB"
-    return f"{format_seconds(entry['seconds'])} · {peak_text}"
+    cached = entry.get("cached_s", 0.0)
+    time_text = format_seconds(entry["seconds"])
+    if cached > 0:
+        time_text = (f"{format_seconds(entry['seconds'] + cached)} "
+                     f"({time_text} + {format_seconds(cached)} cached)")
+    return f"{time_text} · {peak_text}"
 
 
 def timings_table(summaries: Mapping[str, Mapping[str, Mapping[str, float]]], *,
                   notebooks: list[str] | None = None,
                   machines: Mapping[str, str] | None = None) -> str:
     """A Markdown table of wall time and peak memory per notebook (rows) and profile (columns).
+
+    A notebook whose run found some of its stages cached by an earlier, interrupted run shows
+    its cost from an empty cache, then in brackets this run's wall time plus those stages'
+    recorded compute time (:mod:`artifactnet_core.experiments.ledger`).
 
     Parameters
     ----------
@@ -127,7 +139,8 @@ def timings_table(summaries: Mapping[str, Mapping[str, Mapping[str, float]]], *,
         entries = [summaries[p].get(nb) for nb in notebooks]
         if all(entries):
             totals.append(_cell({"seconds": sum(e["seconds"] for e in entries),
-                                 "peak_rss_mib": max(e["peak_rss_mib"] for e in entries)}))
+                                 "peak_rss_mib": max(e["peak_rss_mib"] for e in entries),
+                                 "cached_s": sum(e.get("cached_s", 0.0) for e in entries)}))
         else:
             totals.append("–")
     rows.append(["**all, in order**", *totals])

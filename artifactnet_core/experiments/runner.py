@@ -136,9 +136,12 @@ def executed_summary(output_dir: Path = EXECUTED_DIR, *, profile: str | None = N
                      ) -> list[dict]:
     """Wall time and peak memory of the notebooks executed in ``output_dir``, in notebook order.
 
-    Read from what the runs left: papermill's ``duration`` in each executed notebook's metadata
-    and the peak memory :func:`report_resources` recorded. Notebooks that failed or did not finish
-    are left out, so a partial run (``--only``, or one interrupted) still reports what it measured.
+    Read from what the runs left: papermill's ``duration`` in each executed notebook's metadata,
+    the peak memory :func:`report_resources` recorded and ``cached_s``, the seconds of the
+    notebook's cached computations that this run did not spend because they were cached already
+    (:func:`artifactnet_core.experiments.ledger.seconds_not_spent`; 0 for a run from an empty
+    cache). Notebooks that failed or did not finish are left out, so a partial run (``--only``,
+    or one interrupted) still reports what it measured.
 
     Parameters
     ----------
@@ -158,10 +161,11 @@ def executed_summary(output_dir: Path = EXECUTED_DIR, *, profile: str | None = N
                 (profile is not None and ran_with != profile):
             continue
         record = output_dir / "records" / f"{src.stem}.json"
-        peak = json.loads(record.read_text())["peak_rss_mib"] if record.exists() \
-            else float("nan")
+        entry = json.loads(record.read_text()) if record.exists() else {}
         rows.append({"notebook": src.stem, "profile": ran_with,
-                     "seconds": round(float(meta["duration"]), 1), "peak_rss_mib": peak})
+                     "seconds": round(float(meta["duration"]), 1),
+                     "peak_rss_mib": entry.get("peak_rss_mib", float("nan")),
+                     "cached_s": entry.get("cached_s", 0.0)})
     return rows
 
 
@@ -195,9 +199,25 @@ def _execute(staged: str, target: str, parameters: dict, kernel_name: str,
     process of :func:`run` can call it)."""
     import papermill
 
+    from artifactnet_core.experiments import ledger
+
+    name = Path(target).stem
+    folder = ledger.profile_ledger_folder(parameters["profile"], seed=parameters["seed"])
+    seen = set() if folder is None else set(ledger.read_ledger(folder)["artifact"])
+    # The kernel inherits it: cached computations are charged to this notebook (ledger.py).
+    os.environ[ledger.NOTEBOOK_ENV] = name
     papermill.execute_notebook(staged, target, parameters=parameters, kernel_name=kernel_name,
                                cwd=str(NOTEBOOK_DIR), progress_bar=progress)
     Path(staged).unlink()
+    # What this notebook's cached stages cost when they were computed, beyond this run's wall
+    # time (an interrupted run resumed, or a later session): recorded beside its peak memory.
+    folder = folder or ledger.profile_ledger_folder(parameters["profile"],
+                                                    seed=parameters["seed"])
+    record = Path(os.environ["ARTIFACTNET_NOTEBOOK_RECORDS"]) / f"{name}.json"
+    if folder is not None and record.exists():
+        entry = json.loads(record.read_text())
+        entry["cached_s"] = round(ledger.seconds_not_spent(folder, name, seen_before=seen), 1)
+        record.write_text(json.dumps(entry))
 
 
 def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | None = None,
@@ -274,8 +294,11 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
         from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
         from artifactnet_core.experiments import pipeline
+        from artifactnet_core.experiments.ledger import NOTEBOOK_ENV
 
         prof = get_profile(profile)
+        # Charged to the first notebook, which builds them in a serial run (ledger.py).
+        os.environ[NOTEBOOK_ENV] = todo[0][0]
         print(f"== benchmark and default detector ({profile}, seed {seed})", file=sys.stderr,
               flush=True)
         pipeline.default_detector(pipeline.get_bench(prof, seed=seed), prof, seed=seed,

@@ -9,6 +9,7 @@ Taught in notebook ``06_baselines``.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from artifactnet_core.experiments.baselines import (
     train_spectttra,
 )
 from artifactnet_core.experiments.data import BenchData, Item, training_items
+from artifactnet_core.experiments.ledger import charge
 from artifactnet_core.experiments.pipeline import runs_dir
 from artifactnet_core.profiles import Profile, get_profile
 from artifactnet_core.runtime import resolve_device
@@ -86,10 +88,13 @@ def fakeprint_baseline(data: BenchData, *, seed: int = 0, progress: bool = True)
     if path.exists():
         detector = FakeprintDetector.load(path)
     else:
+        t0 = time.perf_counter()
         x_tr, y_tr, x_va, y_va = _train_val(data, seed)
         detector = FakeprintDetector().fit(fakeprints(x_tr, progress=progress), y_tr,
                                            fakeprints(x_va, progress=progress), y_va)
         detector.save(path)
+        charge(runs_dir(data), path.stem, "baselines", time.perf_counter() - t0,
+               computed=True)
     return Baseline("Fakeprint + LR (Afchar et al. 2025)", detector.n_parameters,
                     lambda audio: detector.predict_proba(fakeprints(audio, progress=False)),
                     data, note=f"C = {detector.C_:g} (chosen on validation)")
@@ -105,6 +110,8 @@ def spectttra_baseline(data: BenchData, profile: Profile | str, *, seed: int = 0
     path = runs_dir(data) / f"spectttra-{key}.safetensors"
     if path.exists():
         model = load_spectttra(path, device=dev)
+        info = json.loads(path.with_suffix(".json").read_text()).get("info", {})
+        charge(runs_dir(data), path.stem, "baselines", info.get("seconds"), computed=False)
     else:
         t0 = time.perf_counter()
         x_tr, y_tr, x_va, y_va = _train_val(data, seed)
@@ -112,7 +119,9 @@ def spectttra_baseline(data: BenchData, profile: Profile | str, *, seed: int = 0
                                          spectttra_inputs(x_va, config), y_va, config=config,
                                          epochs=epochs, batch_size=batch, seed=seed, device=dev,
                                          progress=progress)
-        save_spectttra(model, path, info={"seconds": time.perf_counter() - t0})
+        seconds = time.perf_counter() - t0
+        save_spectttra(model, path, info={"seconds": seconds})
+        charge(runs_dir(data), path.stem, "baselines", seconds, computed=True)
         atomic_write_text(path.with_suffix(".history.csv"), history.to_csv(index=False))
     size = "full" if config == SpecTTTraConfig() else f"embed {config.embed_dim}, " \
                                                        f"{config.depth} layers"
