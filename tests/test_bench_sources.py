@@ -425,9 +425,14 @@ def test_build_from_real_dirs_is_deterministic_and_resumes(tmp_path, monkeypatch
                         progress=False, zoo=zoo)
     assert file_sha256(other) == sha == file_sha256(manifest)
     mtime = (root / df["path"].iloc[-1]).stat().st_mtime_ns
+    first = json.loads((root / "build_info.json").read_text())["timings"]
     build_bench(cfg, seed=3, real_dirs=dirs, cache_root=tmp_path / "c1", progress=False,
                 zoo=zoo)
     assert (root / df["path"].iloc[-1]).stat().st_mtime_ns == mtime
+    # The resumed call only checks: the build's cost stays the first build's.
+    info = json.loads((root / "build_info.json").read_text())
+    assert info["timings"] == first
+    assert info["last_call_timings"]["total_s"] < first["total_s"]
     assert file_sha256(manifest) == sha
     # Another seed gives another benchmark.
     third = build_bench(cfg, seed=4, real_dirs=dirs, cache_root=tmp_path / "c1",

@@ -141,8 +141,8 @@ family `{meta.get("validation_family")}` is kept out of training and used for va
 
 {markdown_table(chain, floatfmt=".3f")}
 
-- **Build:** {minutes:.1f} min for this build (`build_info.json` has the stages); deterministic
-  given the seed (same manifest SHA-256 on rebuild).
+- **Build:** {minutes:.1f} min for the build that made it (`build_info.json` has the stages);
+  deterministic given the seed (same manifest SHA-256 on rebuild).
 
 ## The shortcut probe
 
