@@ -61,10 +61,9 @@ def get_bench(profile: Profile | str, *, seed: int = 0, progress: bool = True) -
     config = get_profile(profile).bench
     built = not (bench_dir(config, seed=seed) / "build_info.json").exists()
     data = BenchData(build_bench(config, seed=seed, progress=progress))
-    info = data.root / "build_info.json"
-    if info.exists():
-        charge(runs_dir(data), f"bench-{data.sha256[:16]}", "benchmark",
-               json.loads(info.read_text())["timings"].get("total_s"), computed=built)
+    build = json.loads((data.root / "build_info.json").read_text())
+    charge(runs_dir(data), f"bench-{data.sha256[:16]}", "benchmark",
+           build["timings"].get("total_s"), computed=built)
     return data
 
 
