@@ -11,8 +11,9 @@ notebook runner). An artifact is charged once, to the first notebook that needs 
 ledger's sum per notebook plus that notebook's wall time in a fully cached run is what the notebook
 costs from an empty cache.
 
-Taught in ``notebooks/README.md`` (the timings table) and read by
-:func:`artifactnet_core.experiments.report.cold_cost_table`.
+The notebook runner records each notebook's :func:`seconds_not_spent` beside its wall time, and
+:func:`artifactnet_core.experiments.report.timings_table` shows both (explained in
+``notebooks/README.md``); :func:`cold_costs` breaks a run's ledger down by stage.
 """
 
 from __future__ import annotations
