@@ -4,8 +4,9 @@ The notebook runner (:func:`artifactnet_core.experiments.runner.run`) writes
 ``notebooks/executed/summary_<profile>.json``: per notebook its wall time in seconds, the
 kernel's peak memory in MiB and the seconds its cached stages cost when they were computed in an
 earlier run (:mod:`artifactnet_core.experiments.ledger`). :func:`timings_table` renders those
-files as one Markdown table (a column per profile) and :func:`update_readme` rewrites the block between
-``<!-- timings:start -->`` and ``<!-- timings:end -->`` in ``notebooks/README.md`` with it.
+files as one Markdown table (a column per profile) and :func:`update_readme` rewrites the block
+between ``<!-- timings:start -->`` and ``<!-- timings:end -->`` in ``notebooks/README.md``
+with it.
 Only measured numbers appear; a notebook or profile without a measurement shows ``–``.
 
     python -m artifactnet_core.experiments.report                       # notebooks/executed/summary_*.json
