@@ -88,10 +88,40 @@ def test_missing_markers_and_bad_names(tmp_path):
 
 
 def test_readme_has_the_markers():
-    from artifactnet_core.experiments.report import README
+    from artifactnet_core.experiments.report import COSTS_END, COSTS_START, README
 
     text = README.read_text()
-    assert text.index(START) < text.index(END)
+    assert text.index(START) < text.index(END) < text.index(COSTS_START) < text.index(COSTS_END)
+
+
+def test_costs_table_sums_the_ledger_by_notebook_and_stage(tmp_path, monkeypatch):
+    from artifactnet_core.experiments.ledger import NOTEBOOK_ENV, charge, read_ledger
+    from artifactnet_core.experiments.report import COSTS_END, COSTS_START, update_costs
+
+    # Two UNets and a classifier charged to 03, a feature set found cached (an older entry's
+    # recorded cost) charged to 04, the benchmark to 00; a second charge of a UNet is ignored.
+    for notebook, artifact, stage, seconds, computed in [
+            ("00_quickstart", "bench", "benchmark", 300.0, True),
+            ("03_train", "unet-a", "unet", 600.0, True),
+            ("03_train", "unet-b", "unet", 120.0, True),
+            ("03_train", "det-a:classifier", "classifier", 30.0, True),
+            ("04_zero_shot", "maps-a", "scoring features", 45.0, False),
+            ("04_zero_shot", "unet-a", "unet", 999.0, True)]:
+        monkeypatch.setenv(NOTEBOOK_ENV, notebook)
+        charge(tmp_path, artifact, stage, seconds, computed=computed)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{COSTS_START}\nold\n{COSTS_END}\n")
+    assert update_costs(readme, {"laptop": read_ledger(tmp_path)})
+    lines = readme.read_text().splitlines()
+    assert lines[2] == "`laptop`:"
+    header = lines[4]
+    assert header == ("| notebook | benchmark | unet | classifier | scoring features | total |")
+    assert "| `00_quickstart` | 5 min 00 s (1) | – | – | – | 5 min 00 s (1) |" in lines
+    assert "| `03_train` | – | 12 min 00 s (2) | 30 s (1) | – | 12 min 30 s (3) |" in lines
+    assert "| `04_zero_shot` | – | – | – | 45 s (1) | 45 s (1) |" in lines
+    assert "| **all** | 5 min 00 s (1) | 12 min 00 s (2) | 30 s (1) | 45 s (1) | 18 min 15 s (5) |" \
+        in lines
+    assert "old" not in lines and not update_costs(readme, {"laptop": read_ledger(tmp_path)})
 
 
 def write_result_tables(tmp_path):

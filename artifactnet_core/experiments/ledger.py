@@ -13,7 +13,8 @@ costs from an empty cache.
 
 The notebook runner records each notebook's :func:`seconds_not_spent` beside its wall time, and
 :func:`artifactnet_core.experiments.report.timings_table` shows both (explained in
-``notebooks/README.md``); :func:`cold_costs` breaks a run's ledger down by stage.
+``notebooks/README.md``); :func:`artifactnet_core.experiments.report.costs_table` breaks a
+run's ledger down by notebook and stage.
 """
 
 from __future__ import annotations
@@ -90,14 +91,3 @@ def profile_ledger_folder(profile: str, *, seed: int = 0) -> Path | None:
     sha_file = bench_dir(get_profile(profile).bench, seed=seed) / "manifest.sha256"
     return runs_root(sha_file.read_text().split()[0]) if sha_file.exists() else None
 
-
-def cold_costs(folder: str | os.PathLike) -> pd.DataFrame:
-    """Seconds of cached computation per notebook (rows) and stage (columns), with a ``total``
-    column."""
-    ledger = read_ledger(folder)
-    if ledger.empty:
-        return pd.DataFrame(columns=["total"])
-    table = ledger.pivot_table(index="notebook", columns="stage", values="seconds",
-                               aggfunc="sum", fill_value=0.0)
-    table["total"] = table.sum(axis=1)
-    return table

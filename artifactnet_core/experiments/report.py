@@ -6,7 +6,8 @@ kernel's peak memory in MiB and the seconds its cached stages cost when they wer
 earlier run (:mod:`artifactnet_core.experiments.ledger`). :func:`timings_table` renders those
 files as one Markdown table (a column per profile) and :func:`update_readme` rewrites the block
 between ``<!-- timings:start -->`` and ``<!-- timings:end -->`` in ``notebooks/README.md``
-with it.
+with it; :func:`costs_table` renders the run ledger by notebook and stage (where the compute
+goes) between ``<!-- costs:start -->`` and ``<!-- costs:end -->`` of the same file.
 Only measured numbers appear; a notebook or profile without a measurement shows ``–``.
 
     python -m artifactnet_core.experiments.report                       # notebooks/executed/summary_*.json
@@ -30,6 +31,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from artifactnet_core.experiments.runner import EXECUTED_DIR, NOTEBOOK_DIR, notebook_sources
 from artifactnet_core.paths import REPO_DIR, figures_dir
@@ -39,8 +41,16 @@ START = "<!-- timings:start -->"
 END = "<!-- timings:end -->"
 README = NOTEBOOK_DIR / "README.md"
 TOP_README = REPO_DIR / "README.md"
+if TYPE_CHECKING:
+    import pandas as pd
+
 RESULTS_START = "<!-- results:start -->"
 RESULTS_END = "<!-- results:end -->"
+COSTS_START = "<!-- costs:start -->"
+COSTS_END = "<!-- costs:end -->"
+#: Column order of :func:`costs_table` (the ledger's stages, in the order a run meets them).
+STAGES = ("benchmark", "unet", "training features", "classifier", "scoring features",
+          "baselines")
 _SUMMARY = re.compile(r"summary_(?P<profile>[\w-]+)\.json$")
 
 
@@ -171,6 +181,73 @@ def update_readme(readme: str | Path = README,
     summaries = load_summaries() if summaries is None else summaries
     text = readme.read_text()
     new = replace_block(text, timings_table(summaries, machines=machines))
+    if new != text:
+        readme.write_text(new)
+    return new != text
+
+
+def costs_table(ledgers: Mapping[str, pd.DataFrame], *,
+                notebooks: list[str] | None = None) -> str:
+    """Where a run's compute goes: per profile, a Markdown table of the seconds each cached stage
+    cost (columns: benchmark build, UNet training, training features, classifiers, scoring
+    features, baselines) charged to each notebook (rows), read from the run ledger
+    (:mod:`artifactnet_core.experiments.ledger`). A cell is the summed time and, in brackets,
+    how many artifacts (models, feature sets) it computed; every artifact is charged once, to
+    the first notebook that needed it, so reuse shows as work that appears only once.
+
+    Parameters
+    ----------
+    ledgers : mapping
+        ``{profile: ledger}``, each as returned by
+        :func:`artifactnet_core.experiments.ledger.read_ledger`.
+    notebooks : list of str, optional
+        Row order (default: the notebooks in ``notebooks/``, then any other charged ones, such
+        as ``interactive``).
+    """
+    import pandas as pd
+
+    from artifactnet_core.experiments.outputs import markdown_table
+
+    if notebooks is None:
+        notebooks = [p.stem for p in notebook_sources()]
+    blocks = []
+    for profile, ledger in ledgers.items():
+        if ledger.empty:
+            continue
+        rows_order = [nb for nb in notebooks if nb in set(ledger["notebook"])]
+        rows_order += sorted(set(ledger["notebook"]) - set(rows_order))
+        stages = [s for s in STAGES if s in set(ledger["stage"])]
+        stages += sorted(set(ledger["stage"]) - set(stages))
+
+        def cell(part: pd.DataFrame) -> str:
+            return (f"{format_seconds(part['seconds'].sum())} ({len(part)})" if len(part)
+                    else "–")
+
+        rows = [[f"`{nb}`", *(cell(ledger[(ledger["notebook"] == nb) & (ledger["stage"] == st)])
+                              for st in stages), cell(ledger[ledger["notebook"] == nb])]
+                for nb in rows_order]
+        rows.append(["**all**", *(cell(ledger[ledger["stage"] == st]) for st in stages),
+                     cell(ledger)])
+        table = markdown_table(pd.DataFrame(rows, columns=["notebook", *stages, "total"]))
+        blocks.append(f"`{profile}`:\n\n{table}")
+    if not blocks:
+        return "_No run ledger yet: run `python -m artifactnet_core.experiments.runner run` first._"
+    return "\n\n".join(blocks)
+
+
+def update_costs(readme: str | Path = README, ledgers: Mapping[str, pd.DataFrame] | None = None,
+                 *, seed: int = 0) -> bool:
+    """Rewrite the costs block of ``readme`` (:func:`costs_table`); default ledgers: those of
+    the profiles whose benchmark for ``seed`` is built on this machine. Returns whether the
+    file changed."""
+    from artifactnet_core.experiments.ledger import profile_ledger_folder, read_ledger
+
+    readme = Path(readme)
+    if ledgers is None:
+        folders = {p: profile_ledger_folder(p, seed=seed) for p in PROFILE_NAMES}
+        ledgers = {p: read_ledger(f) for p, f in folders.items() if f is not None}
+    text = readme.read_text()
+    new = replace_block(text, costs_table(ledgers), start=COSTS_START, end=COSTS_END)
     if new != text:
         readme.write_text(new)
     return new != text
@@ -318,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", type=Path, default=README)
     parser.add_argument("--machine", action="append", default=[], metavar="PROFILE=TEXT",
                         help="what a profile's run ran on, e.g. smoke='2 CPU cores'")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the benchmark seed whose run ledger gives the stage costs")
     parser.add_argument("--print", action="store_true", help="print the table, change nothing")
     parser.add_argument("--results", action="store_true",
                         help="also rewrite the results block of the top-level README and the "
@@ -337,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     changed = update_readme(args.readme, summaries, machines=machines)
     print(f"{args.readme}: {'updated' if changed else 'unchanged'}")
+    if COSTS_START in args.readme.read_text():
+        changed = update_costs(args.readme, seed=args.seed)
+        print(f"{args.readme}: stage costs {'updated' if changed else 'unchanged'}")
     return 0
 
 
