@@ -33,6 +33,18 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return dev
 
 
+def gpu_autocast(device: torch.device) -> torch.autocast:
+    """bfloat16 autocast on a CUDA device, a no-op context anywhere else.
+
+    Training and scoring forward passes run in it: on a GPU bfloat16 is the fast path (a UNet
+    training step at batch 16 on an H100: 78 ms against 106 ms in float32, issue 15); on the
+    CPU training stays float32, so the laptop protocol's models, caches and numbers do not
+    depend on whether a CPU has fast bfloat16. Loss terms are computed in float32 outside it.
+    """
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16,
+                          enabled=device.type == "cuda")
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch, and ask torch for deterministic kernels."""
     random.seed(seed)

@@ -191,3 +191,17 @@ def test_compiled_unet_matches_fp32_eager(chunks):
     assert float((p_got - eager_fp32(model, chunks[:1])).abs().max()) < P_TOLERANCE
     model.unet.compile_inference(enable=False)
     assert model.unet._compiled is None
+
+
+def test_gpu_autocast_leaves_cpu_training_in_float32():
+    # Training forward passes run under gpu_autocast: bfloat16 on CUDA only, so the CPU
+    # protocol's models (and every cached number) do not change with the CPU's bf16 support.
+    from artifactnet_core.runtime import gpu_autocast
+
+    unet = ArtifactUNet(base_width=4)
+    mag = torch.rand(1, 1025, 32)
+    with gpu_autocast(torch.device("cpu")):
+        assert not torch.is_autocast_enabled("cpu")
+        residual = unet(mag, ArtifactUNet.chunk_scale(mag))
+    assert residual.dtype == torch.float32
+    torch.testing.assert_close(residual, unet(mag, ArtifactUNet.chunk_scale(mag)), rtol=0, atol=0)

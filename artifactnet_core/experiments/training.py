@@ -51,7 +51,7 @@ from artifactnet_core.experiments.distributed import (
 )
 from artifactnet_core.experiments.metrics import roc_auc
 from artifactnet_core.experiments.recipes import ClassifierRecipe, UNetRecipe
-from artifactnet_core.runtime import cosine_schedule, resolve_device, seed_everything
+from artifactnet_core.runtime import cosine_schedule, gpu_autocast, resolve_device, seed_everything
 
 
 def synthetic_artifact(audio: np.ndarray, rng: np.random.Generator, *,
@@ -225,7 +225,8 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
     config : ArtifactNetConfig
         The detector's front end (sample rate, STFT, chunk length) the UNet will serve.
     device : str, optional
-        ``"cpu"``, ``"cuda"`` or ``None`` (auto).
+        ``"cpu"``, ``"cuda"`` or ``None`` (auto). On CUDA the forward passes run in bfloat16
+        autocast (:func:`~artifactnet_core.runtime.gpu_autocast`); on the CPU in float32.
     progress : bool
         tqdm progress bar.
     val_items : int
@@ -264,7 +265,9 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
                 m_in, m_ref = mags(val_batch[i:i + 4])
                 scale = ArtifactUNet.chunk_scale(m_in)
                 target = residual_target(m_in, m_ref, mask_bound=recipe.mask_bound)
-                losses.append(float(residual_loss(unet(m_in, scale), target, scale)))
+                with gpu_autocast(dev):
+                    residual = unet(m_in, scale).float()
+                losses.append(float(residual_loss(residual, target, scale)))
         unet.train()
         return float(np.mean(losses))
 
@@ -282,7 +285,9 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
         target = residual_target(m_in, m_ref, mask_bound=recipe.mask_bound)[:, fs, ts]
         for group in opt.param_groups:
             group["lr"] = cosine_schedule(step, total=recipe.steps, warmup=20, peak=recipe.lr)
-        loss = residual_loss(net(m_in[:, fs, ts], scale), target, scale)
+        with gpu_autocast(dev):
+            residual = net(m_in[:, fs, ts], scale).float()
+        loss = residual_loss(residual, target, scale)
         loss = loss * share_weight(len(mine), len(batch))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -346,6 +351,9 @@ def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps:
         Turns base maps into the feature set's channels.
     config : ArtifactNetConfig
         The classifier's architecture (``cnn_widths``, ``cnn_hidden``).
+    device : str, optional
+        ``"cpu"``, ``"cuda"`` or ``None`` (auto); training forward passes as in
+        :func:`train_unet` (bfloat16 autocast on CUDA only).
     val_reduce : callable, optional
         Maps chunk probabilities to clip probabilities (e.g. a median per clip), so validation
         AUC is measured per clip as the evaluation will be.
@@ -390,7 +398,9 @@ def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps:
             for group in opt.param_groups:
                 group["lr"] = cosine_schedule(step, total=total, warmup=min(20, total // 10 + 1),
                                               peak=recipe.lr)
-            loss = F.binary_cross_entropy_with_logits(net(feats), y)
+            with gpu_autocast(dev):
+                logits = net(feats).float()
+            loss = F.binary_cross_entropy_with_logits(logits, y)
             loss = loss * share_weight(len(mine), len(idx))
             opt.zero_grad(set_to_none=True)
             loss.backward()
