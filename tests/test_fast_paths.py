@@ -205,3 +205,17 @@ def test_gpu_autocast_leaves_cpu_training_in_float32():
         residual = unet(mag, ArtifactUNet.chunk_scale(mag))
     assert residual.dtype == torch.float32
     torch.testing.assert_close(residual, unet(mag, ArtifactUNet.chunk_scale(mag)), rtol=0, atol=0)
+
+
+def test_gpu_benchmark_script_runs_its_quick_check():
+    # The GPU benchmark goes to a bare CUDA machine with a few minutes of device time: its
+    # --quick mode (small model, also on a CPU) must run through every section here first.
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
+    done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for section in ("1. batched paths", "2. end to end", "3. UNet training step"):
+        assert section in done.stdout, section
