@@ -32,6 +32,9 @@
 #   tracks *across both classes* (a real track and its regenerations move together);
 #   proportions (TPR, FPR) get exact Clopper–Pearson intervals on the number of independent
 #   tracks, which stay honest at 0/n and n/n where a percentile bootstrap collapses to a point.
+#   An AUC of exactly 1 collapses the bootstrap too (every resample separates the classes), so
+#   its lower end is a distribution-free bound (`ev.separation_bound`): with the highest real
+#   score as a threshold, neither class can be far on the wrong side of it at this n.
 # * **Thresholds from validation only**: the threshold with the best TPR at validation FPR ≤ 1 %
 #   (`fpr1`) and ≤ 5 % (`fpr5`), and the F1-optimal one (`f1`, whose F1 depends on the
 #   prevalence, stated beside it).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import binomtest
+from scipy.stats import binomtest, norm
 
 from artifactnet_core.experiments import evaluation as ev
 
@@ -61,6 +61,27 @@ def test_auc_interval_and_small_groups():
     assert res["auc_lo"] < res["auc"] < res["auc_hi"] and res["n_tracks"] == 40
     small = ev.auc_with_ci(_items(5), n_boot=200)
     assert np.isnan(small["auc_lo"]) and small["n_tracks"] == 5   # n instead of an interval
+
+
+def test_auc_at_perfect_separation_gets_the_distribution_free_bound():
+    items = _items(40, separation=50.0)        # every AI item far above every real one
+    res = ev.auc_with_ci(items, n_boot=200, seed=0)
+    # The bootstrap alone would say [1.000, 1.000]; 40 AI tracks against 40 real ones cannot.
+    assert res["auc"] == 1.0 and res["auc_hi"] == 1.0
+    assert res["auc_lo"] == pytest.approx((0.05 / 4) ** (2 / 40)) and res["auc_lo"] < 0.81
+    flipped = items.assign(p_ai=-items["p_ai"])
+    res = ev.auc_with_ci(flipped, n_boot=200, seed=0)
+    assert res["auc"] == 0.0 and res["auc_lo"] == 0.0
+    assert res["auc_hi"] == pytest.approx(1 - (0.05 / 4) ** (2 / 40))
+    # The bound holds where it claims to: among populations with AUC at the bound or below,
+    # perfect separation at this n is rarer than the interval's lower tail (2.5 %).
+    rng = np.random.default_rng(0)
+    n_ai, n_real = 12, 12
+    bound = ev.separation_bound(n_ai, n_real)
+    shift = np.sqrt(2) * norm.ppf(bound)  # the normal shift whose AUC is the bound
+    separated = np.mean([rng.normal(shift, 1, n_ai).min() > rng.normal(0, 1, n_real).max()
+                         for _ in range(4000)])
+    assert separated < 0.025
 
 
 def test_track_scores_take_the_median_of_a_tracks_clips():

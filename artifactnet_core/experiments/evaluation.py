@@ -6,7 +6,9 @@ version and, separately, for each generator's regeneration of it (an *AI item*).
 
 - ROC-AUC with a **cluster bootstrap over source tracks across both classes**
   (:func:`cluster_bootstrap`): a real track and all its regenerations are resampled together, so
-  the interval says how many independent pieces of music were tested;
+  the interval says how many independent pieces of music were tested; at exactly 1 (or 0),
+  where every resample separates the classes too and the percentile interval collapses, the
+  distribution-free :func:`separation_bound` gives the other end;
 - proportions (TPR, FPR) with **exact Clopper-Pearson** intervals on the effective number of
   independent tracks (:func:`proportion_ci`): at 0/n and n/n they stay honest where a percentile
   bootstrap collapses to a point;
@@ -152,8 +154,33 @@ def auc_with_ci(items: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
         return roc_auc(_labels(d), d[score_col].to_numpy())
 
     res = statistic_with_ci(items, auc, n_boot=n_boot, seed=seed)
+    if np.isfinite(res["lo"]) and res["value"] in (0.0, 1.0):
+        # Perfect separation: every resample separates too and the percentile interval
+        # collapses to a point; the distribution-free bound says how far from perfect the
+        # population can be at this n.
+        labels = _labels(items).astype(bool)
+        bound = separation_bound(items.loc[labels, "track_id"].nunique(),
+                                 items.loc[~labels, "track_id"].nunique())
+        res["lo"], res["hi"] = (bound, 1.0) if res["value"] == 1.0 else (0.0, 1.0 - bound)
     return {"auc": res["value"], "auc_lo": res["lo"], "auc_hi": res["hi"],
             "n_tracks": res["n_tracks"]}
+
+
+def separation_bound(n_ai: int, n_real: int, *, alpha: float = 0.05) -> float:
+    """Lower end of the 95 % interval of a ROC-AUC observed at exactly 1 (every AI item scored
+    above every real one), from ``n_ai`` and ``n_real`` independent tracks.
+
+    Take the threshold ``t`` = the highest real score. A fresh real track scores at most ``t``
+    with probability ``F(t) >= beta ** (1 / n_real)`` (the maximum of ``n_real`` draws), and,
+    given ``t``, none of ``n_ai`` AI tracks fell at or below it, so a fresh AI track scores
+    above it with probability ``>= beta ** (1 / n_ai)`` (the exact binomial bound at 0 / n).
+    With ``beta = alpha / 4`` both hold with probability ``>= 1 - alpha / 2`` (the interval's
+    lower tail), and ``AUC = P(AI > real) >= P(AI > t) * P(real <= t)``: the bound is
+    ``beta ** (1 / n_ai + 1 / n_real)``. E.g. 41 AI against 122 real tracks: 0.867.
+    """
+    if n_ai <= 0 or n_real <= 0:
+        return float("nan")
+    return float((alpha / 4) ** (1 / n_ai + 1 / n_real))
 
 
 def operating_thresholds(val_items: pd.DataFrame, *, score_col: str = "p_ai"
