@@ -80,7 +80,8 @@ PROFILES: dict[str, Profile] = {
         unet=UNetRecipe(base_width=8, steps=16, batch_size=4, crop_bins=128, crop_frames=48),
         classifier=ClassifierRecipe(epochs=2, batch_size=16, crop_frames=96),
         spectttra=SpecTTTraBudget(size="tiny", epochs=3, batch_size=16),
-        evaluation=EvalBudget(n_boot=100, max_eval_clips=8, feature_batch=4, seeds=2),
+        evaluation=EvalBudget(n_boot=100, max_eval_clips=8, max_ablation_clips=8,
+                              feature_batch=4, seeds=2),
         publishes=False),
     "laptop": Profile(
         name="laptop",

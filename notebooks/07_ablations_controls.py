@@ -29,7 +29,8 @@
 # laptop profile the narrow UNet of width 16, so that a dozen variants fit two CPU cores; the
 # shipped detector's width is in notebook 03) – with the same data, codec augmentation, budget
 # and seed, and differs only in what it names. Each variant gets its thresholds
-# from its own validation tracks, and is evaluated per track on the same test tracks. A
+# from its own validation tracks, and is evaluated per track on the same test tracks (in the
+# laptop and paper profiles every track of the zero-shot test; smoke takes a few). A
 # difference between two variants is a **paired** bootstrap over source tracks (the same
 # resampled tracks for both): it counts only when its interval excludes zero.
 
@@ -79,7 +80,7 @@ default = choice.candidates.get((objective, width)) or pipeline.train_variant(
     choice.chosen, data, prof, unet_base_width=width, seed=seed, device=device)
 test = data.rows(split="test")
 zero_shot = test[(test["label"] == "real") | test["family"].isin(held)]
-eval_rows = pipeline.sample_tracks(zero_shot, prof.evaluation.max_eval_clips, seed=seed)
+eval_rows = pipeline.sample_tracks(zero_shot, prof.evaluation.max_ablation_clips, seed=seed)
 print(f"reference: {objective} objective, UNet width {width} (chosen detector: width "
       f"{choice.chosen.unet_recipe.base_width}); ablations scored on "
       f"{eval_rows['track_id'].nunique()} zero-shot tracks ({len(eval_rows)} clips)")
@@ -141,7 +142,7 @@ COLUMNS = ["variant", "n_real_tracks", "n_ai_items", "auc", "auc_lo", "auc_hi", 
 track = pipeline.train_variant(default, data, prof, protocol="track", seed=seed,
                                device=device)
 track_rows = pipeline.sample_tracks(data.rows(split="test", protocol="track"),
-                                    prof.evaluation.max_eval_clips, seed=seed)
+                                    prof.evaluation.max_ablation_clips, seed=seed)
 protocols = pd.DataFrame([
     {"variant": "zero-shot protocol (generator + source held out)",
      **ev.headline(items_of(default, eval_rows), thresholds_of(default), n_boot=n_boot,
@@ -165,7 +166,7 @@ protocols[[c for c in COLUMNS if c in protocols]]
 plain = pipeline.train_variant(default, data, prof, codec_aware=False, seed=seed,
                                device=device)
 real_rows = pipeline.sample_tracks(test[test["label"] == "real"],
-                                   prof.evaluation.max_eval_clips, seed=seed)
+                                   prof.evaluation.max_ablation_clips, seed=seed)
 control = []
 for name, det in (("codec-aware", default), ("WAV only", plain)):
     thr = thresholds_of(det)

@@ -124,7 +124,12 @@ class EvalBudget:
     n_boot : int
         Bootstrap replicates for confidence intervals.
     max_eval_clips : int or None
-        Cap on the clips of each costly evaluation (codec versions, ablations); chosen by seed.
+        Cap on the clips of each evaluation over codec versions (notebooks 05 and 06 score every
+        version of every clip with several detectors); whole tracks, chosen by seed.
+    max_ablation_clips : int or None
+        Cap on the clips of notebook 07's ablations and controls; ``None``: the whole zero-shot
+        test (and every real test track for the codec control), so that differences between
+        variants are measured on every independent track the benchmark has.
     feature_batch : int
         Chunks per UNet forward pass when extracting features.
     seeds : int
@@ -134,5 +139,6 @@ class EvalBudget:
 
     n_boot: int = 1000
     max_eval_clips: int | None = None
+    max_ablation_clips: int | None = None
     feature_batch: int = 4
     seeds: int = 3
