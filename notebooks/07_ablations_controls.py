@@ -265,7 +265,8 @@ for left_out in ["(none)", *train_families]:
         tpr = ev.proportion_ci(part["p_ai"].to_numpy() >= thr, part["track_id"].to_numpy())
         lofo_rows.append({"left_out": left_out, "family": family, "tpr": tpr["value"],
                           "tpr_lo": tpr["lo"], "tpr_hi": tpr["hi"], "n_items": tpr["n"],
-                          "test_family_role": ("held out by the benchmark" if family in held
+                          "test_family_role": ("left out of this variant" if family == left_out
+                                               else "held out by the benchmark" if family in held
                                                else "validation only" if family in kept_out
                                                else "trained on")})
 lofo = pd.DataFrame(lofo_rows)
