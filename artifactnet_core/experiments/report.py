@@ -236,15 +236,15 @@ def costs_table(ledgers: Mapping[str, pd.DataFrame], *,
 
 
 def update_costs(readme: str | Path = README, ledgers: Mapping[str, pd.DataFrame] | None = None,
-                 *, seed: int = 0) -> bool:
+                 *, profiles: Iterable[str] = PROFILE_NAMES, seed: int = 0) -> bool:
     """Rewrite the costs block of ``readme`` (:func:`costs_table`); default ledgers: those of
-    the profiles whose benchmark for ``seed`` is built on this machine. Returns whether the
+    the ``profiles`` whose benchmark for ``seed`` is built on this machine. Returns whether the
     file changed."""
     from artifactnet_core.experiments.ledger import profile_ledger_folder, read_ledger
 
     readme = Path(readme)
     if ledgers is None:
-        folders = {p: profile_ledger_folder(p, seed=seed) for p in PROFILE_NAMES}
+        folders = {p: profile_ledger_folder(p, seed=seed) for p in profiles}
         ledgers = {p: read_ledger(f) for p, f in folders.items() if f is not None}
     text = readme.read_text()
     new = replace_block(text, costs_table(ledgers), start=COSTS_START, end=COSTS_END)
@@ -418,7 +418,9 @@ def main(argv: list[str] | None = None) -> int:
     changed = update_readme(args.readme, summaries, machines=machines)
     print(f"{args.readme}: {'updated' if changed else 'unchanged'}")
     if COSTS_START in args.readme.read_text():
-        changed = update_costs(args.readme, seed=args.seed)
+        # The profiles of the timings table: their runs are the ones the costs describe.
+        changed = update_costs(args.readme, profiles=[p for p in PROFILE_NAMES if p in summaries],
+                               seed=args.seed)
         print(f"{args.readme}: stage costs {'updated' if changed else 'unchanged'}")
     return 0
 
