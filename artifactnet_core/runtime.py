@@ -37,10 +37,11 @@ def gpu_autocast(device: torch.device) -> torch.autocast:
     """bfloat16 autocast on a CUDA device, a no-op context anywhere else.
 
     The training forward passes of the UNet, the classifier and SpecTTTra (and SpecTTTra's
-    scoring; the detector's own inference path picks its precision itself) run in it: on a GPU bfloat16 is the fast path (a UNet
-    training step at batch 16 on an H100: 78 ms against 106 ms in float32, issue 15); on the
-    CPU training stays float32, so the laptop protocol's models, caches and numbers do not
-    depend on whether a CPU has fast bfloat16. Loss terms are computed in float32 outside it.
+    scoring; the detector's own inference path picks its precision itself) run in it. On a GPU
+    bfloat16 is the fast path (a UNet training step at batch 16 on an H100: 78 ms against
+    106 ms in float32, issue 15); on the CPU training stays float32, so the laptop protocol's
+    models, caches and numbers do not depend on whether a CPU has fast bfloat16. Loss terms are
+    computed in float32 outside it.
     """
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16,
                           enabled=device.type == "cuda")
