@@ -172,18 +172,25 @@ def replace_block(text: str, block: str, *, start: str = START, end: str = END) 
     return text[:i + len(start)] + "\n" + block.strip("\n") + "\n" + text[j:]
 
 
+def rewrite_block(path: str | Path, block: str, *, start: str = START, end: str = END) -> bool:
+    """Replace the block between ``start`` and ``end`` in the file ``path`` by ``block``
+    (:func:`replace_block`); the file is written only when that changes it. Returns whether it
+    did."""
+    path = Path(path)
+    text = path.read_text()
+    new = replace_block(text, block, start=start, end=end)
+    if new != text:
+        path.write_text(new)
+    return new != text
+
+
 def update_readme(readme: str | Path = README,
                   summaries: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None, *,
                   machines: Mapping[str, str] | None = None) -> bool:
     """Rewrite the timings block of ``readme`` from ``summaries`` (default:
     :func:`load_summaries`); return whether the file changed."""
-    readme = Path(readme)
     summaries = load_summaries() if summaries is None else summaries
-    text = readme.read_text()
-    new = replace_block(text, timings_table(summaries, machines=machines))
-    if new != text:
-        readme.write_text(new)
-    return new != text
+    return rewrite_block(readme, timings_table(summaries, machines=machines))
 
 
 def costs_table(ledgers: Mapping[str, pd.DataFrame], *,
@@ -242,15 +249,10 @@ def update_costs(readme: str | Path = README, ledgers: Mapping[str, pd.DataFrame
     file changed."""
     from artifactnet_core.experiments.ledger import profile_ledger_folder, read_ledger
 
-    readme = Path(readme)
     if ledgers is None:
         folders = {p: profile_ledger_folder(p, seed=seed) for p in profiles}
         ledgers = {p: read_ledger(f) for p, f in folders.items() if f is not None}
-    text = readme.read_text()
-    new = replace_block(text, costs_table(ledgers), start=COSTS_START, end=COSTS_END)
-    if new != text:
-        readme.write_text(new)
-    return new != text
+    return rewrite_block(readme, costs_table(ledgers), start=COSTS_START, end=COSTS_END)
 
 
 def _with_ci(row: Mapping, metric: str, *, percent: bool = False) -> str:
@@ -379,12 +381,7 @@ def results_block(figures: str | Path | None = None) -> str:
 def update_results(readme: str | Path = TOP_README, figures: str | Path | None = None) -> bool:
     """Rewrite the results block of the top-level README from ``figures``; return whether it
     changed."""
-    readme = Path(readme)
-    text = readme.read_text()
-    new = replace_block(text, results_block(figures), start=RESULTS_START, end=RESULTS_END)
-    if new != text:
-        readme.write_text(new)
-    return new != text
+    return rewrite_block(readme, results_block(figures), start=RESULTS_START, end=RESULTS_END)
 
 
 def main(argv: list[str] | None = None) -> int:
