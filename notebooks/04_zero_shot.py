@@ -406,10 +406,10 @@ strict = cells[cells["strict"]]
 lines = [f"- Zero-shot per track: ROC-AUC {h['auc']:.3f} [{h['auc_lo']:.3f}, {h['auc_hi']:.3f}] "
          f"over {int(h['n_tracks'])} source tracks; the shortcut probe reaches "
          f"{p['auc']:.3f} [{p['auc_lo']:.3f}, {p['auc_hi']:.3f}] on the same items."]
-margin = ev.paired_difference(
+margin = ev.paired_auc_difference(
     zero_shot, zero_shot.drop(columns="p_ai").merge(
         probe_zero_shot[list(ev.ITEM_KEYS) + ["p_ai"]], on=list(ev.ITEM_KEYS)),
-    lambda d: ev.auc_with_ci(d, n_boot=0)["auc"], n_boot=n_boot, seed=seed)
+    n_boot=n_boot, seed=seed)
 lines.append(f"- Detector minus probe: ΔAUC {margin['delta']:+.3f} [{margin['lo']:+.3f}, "
              f"{margin['hi']:+.3f}] (paired bootstrap): "
              + ("the residual physics adds a margin the probe cannot explain."

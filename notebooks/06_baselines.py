@@ -135,15 +135,11 @@ for name, params, scorer, predict, note in models:
 measured = pd.DataFrame(rows)
 
 
-def auc_of(d: pd.DataFrame) -> float:
-    return ev.auc_with_ci(d, n_boot=0)["auc"]
-
-
 ours = items["ArtifactNet (ours)"]
 for k, name in enumerate(measured["model"]):
     if name == "ArtifactNet (ours)":
         continue
-    diff = ev.paired_difference(ours, items[name], auc_of, n_boot=n_boot, seed=seed)
+    diff = ev.paired_auc_difference(ours, items[name], n_boot=n_boot, seed=seed)
     for key, value in (("delta_auc_vs_ours", -diff["delta"]), ("delta_auc_lo", -diff["hi"]),
                        ("delta_auc_hi", -diff["lo"])):
         measured.loc[k, key] = value

@@ -131,3 +131,20 @@ def test_paired_difference_of_a_model_with_itself_is_zero():
     better = ev.paired_difference(other, items, lambda d: ev.auc_with_ci(d, n_boot=0)["auc"],
                                   n_boot=100)
     assert better["delta"] > 0 and better["lo"] > 0          # a real improvement resolves
+
+
+def test_paired_auc_difference_widens_the_collapse_of_two_perfect_separations():
+    items = _items(20, separation=1.0)
+    other = items.assign(p_ai=items["p_ai"] + np.where(items["label"] == "ai", 0.5, 0.0))
+    # Below the ceiling it is the paired bootstrap of the AUC difference.
+    plain = ev.paired_difference(other, items, lambda d: ev.auc_with_ci(d, n_boot=0)["auc"],
+                                 n_boot=100, seed=3)
+    assert ev.paired_auc_difference(other, items, n_boot=100, seed=3) == plain
+    # Two perfect separations: [0, 0] from the bootstrap, but each AUC is only known to be
+    # above the separation bound for 20 AI against 20 real tracks.
+    perfect = _items(20, separation=50.0)
+    shifted = perfect.assign(p_ai=perfect["p_ai"] + 1.0)
+    res = ev.paired_auc_difference(perfect, shifted, n_boot=100)
+    slack = 1 - ev.separation_bound(20, 20)
+    assert res["delta"] == 0 and res["lo"] == pytest.approx(-slack)
+    assert res["hi"] == pytest.approx(slack) and slack > 0.3

@@ -17,7 +17,8 @@ version and, separately, for each generator's regeneration of it (an *AI item*).
   resolvable at n = ...* (:func:`verdict`); groups with fewer than :data:`MIN_GROUP_TRACKS`
   tracks get no interval;
 - differences between models or recipes use a **paired** bootstrap on the same resampled tracks
-  (:func:`paired_difference`).
+  (:func:`paired_difference`; for ROC-AUC :func:`paired_auc_difference`, which widens the
+  collapsed interval of two perfect separations).
 
 Taught in notebook ``04_zero_shot``.
 """
@@ -299,3 +300,24 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame,
     res = statistic_with_ci(joined, delta, n_boot=n_boot, seed=seed)
     return {"delta": res["value"], "lo": res["lo"], "hi": res["hi"],
             "n_tracks": res["n_tracks"]}
+
+
+def paired_auc_difference(a: pd.DataFrame, b: pd.DataFrame, *, n_boot: int = 1000,
+                          seed: int = 0) -> dict[str, float]:
+    """ROC-AUC of ``a`` minus that of ``b`` (two models' scores of the same items) with the
+    paired cluster-bootstrap interval of :func:`paired_difference`.
+
+    When both separate the classes perfectly, every replicate's difference is 0 and the
+    bootstrap interval collapses to [0, 0]; each AUC is then only known to lie in
+    [:func:`separation_bound`, 1], so the difference gets ``±(1 - bound)``.
+    """
+    def auc(d: pd.DataFrame) -> float:
+        return roc_auc(_labels(d), d["p_ai"].to_numpy())
+
+    res = paired_difference(a, b, auc, n_boot=n_boot, seed=seed)
+    if np.isfinite(res["lo"]) and auc(a) == 1.0 and auc(b) == 1.0:
+        labels = _labels(a).astype(bool)
+        slack = 1.0 - separation_bound(a.loc[labels, "track_id"].nunique(),
+                                       a.loc[~labels, "track_id"].nunique())
+        res["lo"], res["hi"] = -slack, slack
+    return res
