@@ -159,9 +159,7 @@ def auc_with_ci(items: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
         # Perfect separation: every resample separates too and the percentile interval
         # collapses to a point; the distribution-free bound says how far from perfect the
         # population can be at this n.
-        labels = _labels(items).astype(bool)
-        bound = separation_bound(items.loc[labels, "track_id"].nunique(),
-                                 items.loc[~labels, "track_id"].nunique())
+        bound = _items_separation_bound(items)
         res["lo"], res["hi"] = (bound, 1.0) if res["value"] == 1.0 else (0.0, 1.0 - bound)
     return {"auc": res["value"], "auc_lo": res["lo"], "auc_hi": res["hi"],
             "n_tracks": res["n_tracks"]}
@@ -182,6 +180,13 @@ def separation_bound(n_ai: int, n_real: int, *, alpha: float = 0.05) -> float:
     if n_ai <= 0 or n_real <= 0:
         return float("nan")
     return float((alpha / 4) ** (1 / n_ai + 1 / n_real))
+
+
+def _items_separation_bound(items: pd.DataFrame) -> float:
+    """:func:`separation_bound` for items, counting each class's independent tracks."""
+    is_ai = _labels(items).astype(bool)
+    return separation_bound(items.loc[is_ai, "track_id"].nunique(),
+                            items.loc[~is_ai, "track_id"].nunique())
 
 
 def operating_thresholds(val_items: pd.DataFrame, *, score_col: str = "p_ai"
@@ -316,8 +321,6 @@ def paired_auc_difference(a: pd.DataFrame, b: pd.DataFrame, *, n_boot: int = 100
 
     res = paired_difference(a, b, auc, n_boot=n_boot, seed=seed)
     if np.isfinite(res["lo"]) and auc(a) == 1.0 and auc(b) == 1.0:
-        labels = _labels(a).astype(bool)
-        slack = 1.0 - separation_bound(a.loc[labels, "track_id"].nunique(),
-                                       a.loc[~labels, "track_id"].nunique())
+        slack = 1.0 - _items_separation_bound(a)
         res["lo"], res["hi"] = -slack, slack
     return res

@@ -37,13 +37,13 @@ from artifactnet_core.experiments.runner import EXECUTED_DIR, NOTEBOOK_DIR, note
 from artifactnet_core.paths import REPO_DIR, figures_dir
 from artifactnet_core.profiles import PROFILE_NAMES
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 START = "<!-- timings:start -->"
 END = "<!-- timings:end -->"
 README = NOTEBOOK_DIR / "README.md"
 TOP_README = REPO_DIR / "README.md"
-if TYPE_CHECKING:
-    import pandas as pd
-
 RESULTS_START = "<!-- results:start -->"
 RESULTS_END = "<!-- results:end -->"
 COSTS_START = "<!-- costs:start -->"
@@ -215,6 +215,9 @@ def costs_table(ledgers: Mapping[str, pd.DataFrame], *,
 
     from artifactnet_core.experiments.outputs import markdown_table
 
+    def cell(part: pd.DataFrame) -> str:
+        return f"{format_seconds(part['seconds'].sum())} ({len(part)})" if len(part) else "–"
+
     if notebooks is None:
         notebooks = [p.stem for p in notebook_sources()]
     blocks = []
@@ -225,11 +228,6 @@ def costs_table(ledgers: Mapping[str, pd.DataFrame], *,
         rows_order += sorted(set(ledger["notebook"]) - set(rows_order))
         stages = [s for s in STAGES if s in set(ledger["stage"])]
         stages += sorted(set(ledger["stage"]) - set(stages))
-
-        def cell(part: pd.DataFrame) -> str:
-            return (f"{format_seconds(part['seconds'].sum())} ({len(part)})" if len(part)
-                    else "–")
-
         rows = [[f"`{nb}`", *(cell(ledger[(ledger["notebook"] == nb) & (ledger["stage"] == st)])
                               for st in stages), cell(ledger[ledger["notebook"] == nb])]
                 for nb in rows_order]
