@@ -162,6 +162,8 @@ def write_result_tables(tmp_path):
 
 
 def test_results_block_reads_the_notebook_tables(tmp_path):
+    import pandas as pd
+
     from artifactnet_core.experiments.report import (
         RESULTS_END,
         RESULTS_START,
@@ -185,6 +187,10 @@ def test_results_block_reads_the_notebook_tables(tmp_path):
     assert ("ArtifactNet (paper) (4,000,000 parameters, quoted): F1 0.9829, FPR 1.49 %"
             in block)
     assert "| ArtifactNet (paper) |" not in block
+    assert "referee's controls" not in block
+    pd.DataFrame([{"statement": "1. Protocol: zero-shot AUC 0.999 -> not resolved",
+                   "profile": "laptop"}]).to_csv(tmp_path / "tab07_summary.csv", index=False)
+    assert "\n- 1. Protocol: zero-shot AUC 0.999 -> not resolved" in results_block(tmp_path)
     readme = tmp_path / "README.md"
     readme.write_text(f"top\n{RESULTS_START}\nstale block\n{RESULTS_END}\n")
     assert update_results(readme, tmp_path) and "stale block" not in readme.read_text()

@@ -278,14 +278,16 @@ def results_block(figures: str | Path | None = None) -> str:
     figures : path, optional
         Folder of the notebooks' tables (default :func:`artifactnet_core.paths.figures_dir`):
         ``tab04_zero_shot``, ``tab04_two_by_two``, ``tab04_targets``, ``tab04_seed_variance``,
-        ``tab05_targets`` and ``tab06_baselines`` (``.csv``).
+        ``tab05_targets`` and ``tab06_baselines`` (``.csv``); ``tab07_summary`` when notebook
+        07 ran.
 
     Returns
     -------
     str
         The zero-shot headline per track with the shortcut probe beside the detector, the 2 x 2,
-        the targets with their verdicts, the seed-to-seed spread and the baselines; a note
-        saying so when the notebooks have not been run.
+        the targets with their verdicts, the seed-to-seed spread, the baselines and notebook
+        07's statements (computed there from its tables); a note saying so when the notebooks
+        have not been run.
     """
     import pandas as pd
 
@@ -368,6 +370,12 @@ def results_block(figures: str | Path | None = None) -> str:
     if quoted:
         lines += ["", "Quoted from the paper (its ArtifactBench, its own operating points; not "
                   "comparable sample for sample): " + "; ".join(quoted) + "."]
+    controls = root / "tab07_summary.csv"
+    if controls.exists():
+        lines += ["", "The referee's controls and the ablations (notebook 07, same zero-shot "
+                  "tracks; each variant minus the reference, paired bootstrap; "
+                  "`figures/tab07_*`):", ""]
+        lines += [f"- {s}" for s in pd.read_csv(controls)["statement"]]
     absent = [src.stem for src in notebook_sources()
               if not list(root.glob(f"[ft][ia][gb]{src.stem[:2]}_*"))]
     if absent:
