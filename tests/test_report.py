@@ -190,7 +190,7 @@ def test_results_block_reads_the_notebook_tables(tmp_path):
     assert "referee's controls" not in block
     pd.DataFrame([{"statement": "1. Protocol: zero-shot AUC 0.999 -> not resolved",
                    "profile": "laptop"}]).to_csv(tmp_path / "tab07_summary.csv", index=False)
-    assert "\n- 1. Protocol: zero-shot AUC 0.999 -> not resolved" in results_block(tmp_path)
+    assert "\n- (1) Protocol: zero-shot AUC 0.999 -> not resolved" in results_block(tmp_path)
     readme = tmp_path / "README.md"
     readme.write_text(f"top\n{RESULTS_START}\nstale block\n{RESULTS_END}\n")
     assert update_results(readme, tmp_path) and "stale block" not in readme.read_text()

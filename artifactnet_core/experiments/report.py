@@ -375,7 +375,9 @@ def results_block(figures: str | Path | None = None) -> str:
         lines += ["", "The referee's controls and the ablations (notebook 07, same zero-shot "
                   "tracks; each variant minus the reference, paired bootstrap; "
                   "`figures/tab07_*`):", ""]
-        lines += [f"- {s}" for s in pd.read_csv(controls)["statement"]]
+        # "1. Protocol: ..." -> "- (1) Protocol: ..." (a bare "1." would open a nested list)
+        lines += ["- " + re.sub(r"^(\w+)\. ", r"(\1) ", s)
+                  for s in pd.read_csv(controls)["statement"]]
     absent = [src.stem for src in notebook_sources()
               if not list(root.glob(f"[ft][ia][gb]{src.stem[:2]}_*"))]
     if absent:
