@@ -260,12 +260,14 @@ def end_to_end(model: ArtifactNet, device: torch.device, args: argparse.Namespac
           "decoding)")
 
 
-def training_step(config: ArtifactNetConfig, device: torch.device, args: argparse.Namespace
-                  ) -> None:
+def training_step(config: ArtifactNetConfig, device: torch.device, args: argparse.Namespace, *,
+                  profile: str = "paper", autocast=gpu_autocast, label: str = "3.") -> float:
     """Time one UNet training step (forward, L1 of log-compressed residuals as in training,
-    backward, AdamW) at the paper profile's batch and crop, in float32 and under
-    :func:`gpu_autocast`."""
-    recipe = get_profile("paper").unet
+    backward, AdamW) at ``profile``'s batch and crop, in float32 and under ``autocast(device)``
+    (default :func:`gpu_autocast`, what training uses); print both and return the float32 /
+    autocast ratio. ``benchmarks/speed.py`` passes a CPU bfloat16 autocast and the laptop
+    recipe."""
+    recipe = get_profile(profile).unet
     batch, bins, frames = recipe.batch_size, recipe.crop_bins, recipe.crop_frames
     if args.quick:
         batch, bins, frames = 2, 128, 32
@@ -286,14 +288,17 @@ def training_step(config: ArtifactNetConfig, device: torch.device, args: argpars
         loss.backward()
         opt.step()
 
+    with autocast(device):
+        enabled = torch.is_autocast_enabled(device.type)
     t_fp32 = t_auto = float("inf")
     for _ in range(max(args.repeat, 3)):  # interleaved, so drift in the machine hits both
         t_fp32 = min(t_fp32, timed(lambda: step(nullcontext()), device, 1))
-        t_auto = min(t_auto, timed(lambda: step(gpu_autocast(device)), device, 1))
-    print(f"\n3. UNet training step, batch {batch}, crop {bins} bins x {frames} frames: "
-          f"bf16 autocast {t_fp32 / t_auto:.2f}x faster than float32 ({1e3 * t_auto:.0f} ms vs "
-          f"{1e3 * t_fp32:.0f} ms per step"
-          + ("" if device.type == "cuda" else "; on a CPU autocast is off: both float32") + ")")
+        t_auto = min(t_auto, timed(lambda: step(autocast(device)), device, 1))
+    print(f"\n{label} UNet training step ({profile} recipe), batch {batch}, crop {bins} bins x "
+          f"{frames} frames: bf16 autocast {t_fp32 / t_auto:.2f}x faster than float32 "
+          f"({1e3 * t_auto:.0f} ms vs {1e3 * t_fp32:.0f} ms per step"
+          + ("" if enabled else "; autocast is off here: both float32") + ")")
+    return t_fp32 / t_auto
 
 
 def main() -> None:

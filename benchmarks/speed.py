@@ -21,7 +21,9 @@ same audio and the paper's architecture (UNet base width 32, 3.68M parameters, C
       (``torch.compile``, weights frozen), compile time printed;
 * where the time goes: STFT, UNet, the two HPSS medians (sorting vs selection network vs
   librosa/scipy), mel maps + CNN; thread count; and decoding a real file, alone and overlapped
-  with inference.
+  with inference;
+* training: one UNet step at the laptop recipe's batch and crop, float32 (what CPU training
+  uses) vs bfloat16 autocast (the lever for the laptop run's wall time, not switched on).
 
     python benchmarks/speed.py                     # paper-size model, 4 chunks (16 s)
     python benchmarks/speed.py --weights shipped   # the model `artifactnet detect` uses
@@ -48,7 +50,7 @@ import torch  # noqa: E402
 # The sibling script (this folder is on sys.path when a script in it runs): one test signal
 # and one reference path for both benchmarks.
 from gpu import eager_fp32 as reference_proba  # noqa: E402
-from gpu import music  # noqa: E402
+from gpu import music, training_step  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from artifactnet_core.detector.chunking import split_chunks  # noqa: E402
@@ -265,6 +267,10 @@ def main() -> None:
     components(model, chunks, args.repeat)
     thread_scan(model, chunks, args, threads)
     decode_overlap(model, args, threads)
+    # Training stays float32 on the CPU (runtime.gpu_autocast); this is what bfloat16 would buy.
+    training_step(cfg, torch.device("cpu"), argparse.Namespace(quick=False, repeat=args.repeat),
+                  profile="laptop", label="training:",
+                  autocast=lambda device: torch.autocast("cpu", dtype=torch.bfloat16))
 
 
 def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
