@@ -218,7 +218,9 @@ chain
 # each band's mean (plain log-mel correlation is inflated by the spectral tilt all music shares),
 # the log-mel distance and SI-SDR, each beside the same metric between *unrelated* clips (the
 # `chance_*` columns). The floor: both correlations at least the values printed below, and the
-# log-mel distance at most a fixed share of the chance distance.
+# log-mel distance at most a fixed share of the chance distance. A generator running below
+# 44.1 kHz is compared with its input band-limited by the same resampling round trip (the chain
+# band-limits real clips that way too), so the floor judges the decoder, not the resampler.
 
 # %%
 print("floor:", FLOOR, "| log-mel distance at most", DISTANCE_RATIO, "x chance")
