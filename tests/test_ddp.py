@@ -27,10 +27,15 @@ from artifactnet_core.experiments.distributed import (
 #: Global batches divisible by two ranks; the tiny bench's 12 training chunks make 2 batches.
 PROFILE = dataclasses.replace(TINY, unet=dataclasses.replace(TINY.unet, batch_size=4, steps=3))
 #: Two ranks sum in another order than one process, so results differ by float rounding. The
-#: losses agree to ~1e-7 (measured); weights to ~1e-6, except a few elements whose gradients are
-#: near zero, where AdamW's normalised step (lr 1e-3) turns rounding into up to 7e-5 (measured).
+#: losses agree to ~1e-7 (measured). Weights agree to ~1e-6, except a few elements whose
+#: gradients are near zero, where AdamW's normalised step turns rounding into a step of up to
+#: ``lr`` either way: measured up to 7e-5 on an AVX-512 CPU and 5e-4 on an AVX2 one (2e-5 of all
+#: elements above 1e-5 there). So the largest difference is bounded by two runs stepping apart
+#: at every classifier step (24 items, batch 8, 2 epochs, lr 1e-3), and the share of elements
+#: that differ at all by LOOSE_SHARE: a real DDP bug moves losses and most weights.
 LOSS_ATOL = 1e-5
-WEIGHT_ATOL = 2e-4
+WEIGHT_ATOL = 2 * 1e-3 * (24 // 8) * 2
+CLOSE, LOOSE_SHARE = 1e-5, 1e-3
 
 
 def without_dropout() -> None:
@@ -113,11 +118,15 @@ def test_two_ranks_train_what_one_process_trains(tiny_bench, tmp_path, monkeypat
         weights, histories = train_both(tiny_bench)
     ddp_weights = load_file(tmp_path / "weights.safetensors")
     ddp_histories = np.load(tmp_path / "histories.npz")
-    diffs = {k: float((ddp_weights[k].double() - v.double()).abs().max())
-             for k, v in weights.items()}
+    elementwise = {k: (ddp_weights[k].double() - v.double()).abs().flatten()
+                   for k, v in weights.items()}
+    diffs = {k: float(d.max()) for k, d in elementwise.items()}
     worst = sorted(diffs.items(), key=lambda kv: -kv[1])[:3]
-    print("largest |DDP - one process|:", worst)
+    every = torch.cat(list(elementwise.values()))
+    loose = float((every > CLOSE).double().mean())
+    print("largest |DDP - one process|:", worst, f"share above {CLOSE}: {loose:.2e}")
     assert worst[0][1] <= WEIGHT_ATOL, worst
+    assert loose <= LOOSE_SHARE, loose                   # the rounding-driven ones are a few
     assert np.median(list(diffs.values())) <= 1e-5  # most tensors agree far more closely
     moved = [k for k, v in weights.items() if k.endswith("weight") and v.dim() == 4]
     assert moved  # conv weights exist and were compared
