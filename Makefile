@@ -55,7 +55,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 test: venv sysdeps lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=10
 
 bench: venv sysdeps
 	$(PY) -m artifactnet_core.cli bench build --profile $(PROFILE)

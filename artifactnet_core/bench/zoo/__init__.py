@@ -83,7 +83,13 @@ _T, _S, _R, _P, _I, _M, _V = FAMILIES
 #: steps, 0.839 / 0.711 at 3,600 (shipped); snake_rvq_s512 0.803 / 0.680 at 3,200, 0.827 / 0.695
 #: at 5,000 (24 instead of 12 codebooks: 0.836 / 0.693); resize_nearest_cont_s256 0.784 / 0.584
 #: at 2,600, 0.817 / 0.598 at 6,400. The last two stay out of the laptop profile until a longer
-#: (GPU) run brings them over the floor; the 32 kHz ones have not been trained at full budget.
+#: (GPU) run brings them over the floor. The 32 kHz ones at their full recipe, one CPU thread
+#: each (2026-11-27; in-band, against the input band-limited at 16 kHz: envelope r / centred
+#: log-mel r / distance, chance 16.3 dB, ceiling 6.5 dB): tconv_rvq_s320 0.831 / 0.704 / 5.3,
+#: istft_rvq_s320 0.812 / 0.715 / 5.3, snake_fsq_s320 0.832 / 0.714 / 5.2 (shipped);
+#: mrf_rvq_s320 0.796 / 0.679 / 5.5, subpixel_rvq_s512 0.756 / 0.689 / 5.5,
+#: resize_linear_fsq_s320 0.471 / 0.525 / 7.4 (under the floor: train longer or replace);
+#: melvoc_melphase_cont_s320 not trained yet.
 ZOO: tuple[GeneratorSpec, ...] = (
     GeneratorSpec("tconv_cont_s256", _T, "continuous", (4, 4, 4, 4), width=192, steps=3200),
     GeneratorSpec("tconv_rvq_s320", _T, "rvq", (8, 5, 4, 2), internal_sr=32_000,
