@@ -1,0 +1,102 @@
+"""Where does bfloat16 move P(AI)? The UNet's inference path with chosen blocks kept in float32.
+
+For the shipped detector and real music (Wesnoth tracks, installed by ``make sysdeps``), prints
+for each variant the largest, 99th-percentile and median ``|P_variant - P_fp32|`` over 4 s
+chunks, and the seconds per chunk. Variants name the UNet blocks that stay float32 (``inc``:
+the first level's two convolutions, ``down0..3``, ``up0..3``, ``head``: the 1x1 output
+convolution); the rest runs in bfloat16 as in ``ArtifactUNet.infer(precision="bf16")``.
+
+    python benchmarks/bf16_blocks.py --tracks 3 --variants "" head inc,head inc,head,up3
+
+On a CPU without AVX-512 BF16 the bfloat16 convolutions are emulated (slow), but they round as
+the native ones do, so the differences still hold; the times do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import time
+
+import numpy as np
+import torch
+
+from artifactnet_core.detector.api import default_weights, load_model
+from artifactnet_core.detector.audio import load_audio
+
+MUSIC = "/usr/share/games/wesnoth/1.16/data/core/music/*.ogg"
+CHUNK = 176_400
+
+
+class _Float32:
+    """A folded block run in float32 between bfloat16 neighbours."""
+
+    def __init__(self, block):
+        self.block = block
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(x.float()).to(x.dtype)
+
+
+def _blocks(unet, keep: set[str]):
+    bf16, fp32 = unet._fold(torch.bfloat16), unet._fold(torch.float32)
+    inc = _Float32(fp32[0]) if "inc" in keep else bf16[0]
+    down = [_Float32(fp32[1][k]) if f"down{k}" in keep else bf16[1][k] for k in range(4)]
+    up = [_Float32(fp32[2][k]) if f"up{k}" in keep else bf16[2][k] for k in range(4)]
+    head = _Float32(fp32[3]) if "head" in keep else bf16[3]
+    return inc, down, up, head
+
+
+@torch.no_grad()
+def _residual(unet, mag: torch.Tensor, keep: set[str] | None) -> torch.Tensor:
+    if keep is None:
+        return unet.infer(mag, precision="fp32")
+    x, (freq, frames) = unet._network_input(mag, None)
+    x = x.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    logits = unet._unet(x, *_blocks(unet, keep))
+    return unet._bound(logits[:, 0, :freq, :frames].float()) * mag
+
+
+@torch.no_grad()
+def _proba(model, audio: torch.Tensor, keep: set[str] | None, batch: int = 4) -> torch.Tensor:
+    out = []
+    for start in range(0, len(audio), batch):
+        mag = model.spectrogram(audio[start:start + batch])
+        residual = _residual(model.unet, mag, keep)
+        out.append(torch.sigmoid(model.classify_base(model.featurizer.base_maps(mag, residual))))
+    return torch.cat(out).flatten()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tracks", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=32.0, help="per track")
+    parser.add_argument("--variants", nargs="*", default=["", "head", "inc,head"],
+                        help="comma-separated float32 blocks per variant ('' = all bfloat16)")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = load_model(default_weights())
+    files = sorted(glob.glob(MUSIC))[: args.tracks]
+    chunks = []
+    for path in files:
+        audio = load_audio(path)[: int(args.seconds * 44_100)]
+        n = len(audio) // CHUNK
+        chunks += list(audio[: n * CHUNK].reshape(n, CHUNK))
+    audio = torch.from_numpy(np.stack(chunks).astype(np.float32))
+    print(f"{len(files)} tracks, {len(audio)} chunks, {torch.get_num_threads()} threads")
+    ref = _proba(model, audio, None)
+    for variant in args.variants:
+        keep = {b for b in variant.split(",") if b}
+        t0 = time.perf_counter()
+        p = _proba(model, audio, keep)
+        seconds = (time.perf_counter() - t0) / len(audio)
+        d = (p - ref).abs()
+        print(f"float32 blocks {sorted(keep) or '(none)'}: max |dP| {d.max():.2e}, "
+              f"p99 {d.quantile(0.99):.2e}, median {d.median():.2e}; {seconds:.2f} s/chunk")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
