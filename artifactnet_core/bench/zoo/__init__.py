@@ -369,12 +369,13 @@ def _heldout_quality(model: Generator, held: list[np.ndarray]) -> dict:
     from artifactnet_core.bench.chain import bandlimit
 
     clips = audible(held)
+    rate = model.spec.internal_sr
     if not clips:
-        return {"n_heldout": 0, "passes_floor": None, "floor": {**FLOOR, "distance_ratio": DISTANCE_RATIO}}
+        return {"n_heldout": 0, "passes_floor": None, "reference_band_hz": min(rate, SAMPLE_RATE) // 2,
+                "floor": {**FLOOR, "distance_ratio": DISTANCE_RATIO}}
     t0 = time.perf_counter()
     outs = [regenerate(model, c) for c in clips]
     seconds = time.perf_counter() - t0
-    rate = model.spec.internal_sr
     refs = [bandlimit(c, rate=rate) for c in clips]
     rows = [reconstruction_quality(r, o) for r, o in zip(refs, outs, strict=True)]
     q = mean_quality(rows)
