@@ -23,9 +23,10 @@ import torch
 
 from artifactnet_core.detector.api import default_weights, load_model
 from artifactnet_core.detector.audio import load_audio
+from artifactnet_core.detector.chunking import split_chunks
+from artifactnet_core.detector.config import CHUNK_SAMPLES, SAMPLE_RATE
 
 MUSIC = "/usr/share/games/wesnoth/1.16/data/core/music/*.ogg"
-CHUNK = 176_400
 
 
 class _Float32:
@@ -51,10 +52,7 @@ def _blocks(unet, keep: set[str]):
 def _residual(unet, mag: torch.Tensor, keep: set[str] | None) -> torch.Tensor:
     if keep is None:
         return unet.infer(mag, precision="fp32")
-    x, (freq, frames) = unet._network_input(mag, None)
-    x = x.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
-    logits = unet._unet(x, *_blocks(unet, keep))
-    return unet._bound(logits[:, 0, :freq, :frames].float()) * mag
+    return unet._infer(mag, torch.bfloat16, _blocks(unet, keep))
 
 
 @torch.no_grad()
@@ -79,12 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     model = load_model(default_weights())
     files = sorted(glob.glob(MUSIC))[: args.tracks]
-    chunks = []
-    for path in files:
-        audio = load_audio(path)[: int(args.seconds * 44_100)]
-        n = len(audio) // CHUNK
-        chunks += list(audio[: n * CHUNK].reshape(n, CHUNK))
-    audio = torch.from_numpy(np.stack(chunks).astype(np.float32))
+    audio = torch.from_numpy(np.concatenate([
+        split_chunks(load_audio(path)[: int(args.seconds * SAMPLE_RATE)], CHUNK_SAMPLES)
+        for path in files]))
     print(f"{len(files)} tracks, {len(audio)} chunks, {torch.get_num_threads()} threads")
     ref = _proba(model, audio, None)
     for variant in args.variants:

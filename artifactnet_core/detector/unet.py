@@ -276,8 +276,11 @@ class ArtifactUNet(nn.Module):
             return compiled(mag, dtype)
         return self._infer(mag, dtype)
 
-    def _infer(self, mag: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        inc, down, up, head = self._inference_blocks(dtype)
+    def _infer(self, mag: torch.Tensor, dtype: torch.dtype,
+               blocks: tuple[Callable, list, list, Callable] | None = None) -> torch.Tensor:
+        # ``blocks``: folded blocks to run instead of this dtype's own (benchmarks/bf16_blocks.py
+        # mixes float32 ones in); the input enters in ``dtype``.
+        inc, down, up, head = blocks if blocks is not None else self._inference_blocks(dtype)
         x, (freq, frames) = self._network_input(mag, None)
         x = x.to(dtype).contiguous(memory_format=torch.channels_last)
         logits = self._unet(x, inc, down, up, head)

@@ -370,16 +370,16 @@ def _heldout_quality(model: Generator, held: list[np.ndarray]) -> dict:
 
     clips = audible(held)
     rate = model.spec.internal_sr
+    band = {"reference_band_hz": min(rate, SAMPLE_RATE) // 2}
     if not clips:
-        return {"n_heldout": 0, "passes_floor": None, "reference_band_hz": min(rate, SAMPLE_RATE) // 2,
+        return {"n_heldout": 0, "passes_floor": None, **band,
                 "floor": {**FLOOR, "distance_ratio": DISTANCE_RATIO}}
     t0 = time.perf_counter()
     outs = [regenerate(model, c) for c in clips]
     seconds = time.perf_counter() - t0
     refs = [bandlimit(c, rate=rate) for c in clips]
     rows = [reconstruction_quality(r, o) for r, o in zip(refs, outs, strict=True)]
-    q = mean_quality(rows)
-    q["reference_band_hz"] = min(rate, SAMPLE_RATE) // 2
+    q = mean_quality(rows) | band
     if rate < SAMPLE_RATE:
         full = mean_quality([reconstruction_quality(c, o)
                              for c, o in zip(clips, outs, strict=True)])
