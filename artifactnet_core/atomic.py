@@ -3,13 +3,17 @@
 An interrupted run (Ctrl-C, out of memory, power cut) never leaves a half-written clip, manifest,
 checkpoint or feature map behind: a file either exists complete or not at all, so a rerun can skip
 every file that exists. :func:`stable_hash` names cache entries and makes seeded choices that are
-the same on every machine.
+the same on every machine. :func:`file_lock` lets two processes that need the same cache entry
+(two notebooks run side by side) compute it once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +22,10 @@ from artifactnet_core.detector.config import SAMPLE_RATE
 
 
 def _tmp_name(path: Path) -> Path:
-    # The temporary name keeps the real suffix last, because write_audio picks the format from it.
-    return path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    # The temporary name keeps the real suffix last, because write_audio picks the format from it;
+    # process and thread ids keep two writers of one file (threads of map_tracks, two notebooks)
+    # off each other's temporary file.
+    return path.with_name(f".{path.stem}.tmp{os.getpid()}-{threading.get_ident()}{path.suffix}")
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -105,3 +111,26 @@ def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created if missing) for the ``with`` block.
+
+    Wrap "is it cached? if not, compute and write it": a second process asking for the same
+    entry waits, then finds it written. Where ``fcntl`` is missing (Windows) the block runs
+    unlocked: two processes may then both compute an entry, and atomic writes keep it whole.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

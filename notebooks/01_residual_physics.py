@@ -409,7 +409,7 @@ groups = {"real": df[df["label"] == "real"]}
 groups.update({fam: part for fam, part in ai_rows.groupby("family")})
 levels = []
 for name, part in groups.items():
-    for path in pipeline.sample_rows(part, 8, seed=seed)["path"]:
+    for path in pipeline.sample_rows(part, prof.evaluation.residual_clips, seed=seed)["path"]:
         chunk = data.audio(path)[:n_chunk]
         chunk = np.pad(chunk, (0, n_chunk - chunk.size))
         feats = residual_parts(model, chunk)["features"]

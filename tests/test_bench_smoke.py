@@ -84,5 +84,7 @@ def test_a_fresh_cache_gives_the_same_bytes(smoke, tmp_path):
     # Generators trained by the build (none where weights are shipped): the same bytes too.
     trained = sorted((fresh / "zoo").glob("*.safetensors"))
     assert len(trained) == sum(not shipped_path(s).exists() for s in zoo_specs(SMOKE.generators))
+    # Generator-training clips are cut only for a generator trained here.
+    assert bool(trained) == (fresh / "bench" / "_gentrain").exists()
     for weights in trained:
         assert file_sha256(weights) == file_sha256(cache_dir() / "zoo" / weights.name)

@@ -79,8 +79,9 @@ def test_bf16_and_folded_paths_match_fp32_eager_on_real_music(trained, chunks):
     bf16 = trained.predict_proba(chunks, precision="bf16")
     assert float((folded - ref).abs().max()) < 1e-5
     assert float((bf16 - ref).abs().max()) < BF16_P_TOLERANCE
-    # The residual itself stays close, not just the score.
-    mag = trained.spectrogram(chunks)
+    # The residual itself stays close, not just the score (one chunk: bfloat16 is emulated,
+    # and slow, on CPUs without AVX-512 BF16).
+    mag = trained.spectrogram(chunks[:1])
     with torch.no_grad():
         r_ref = trained.unet(mag)
     r_bf16 = trained.unet.infer(mag, precision="bf16")

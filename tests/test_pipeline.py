@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -150,6 +152,29 @@ def test_detector_end_to_end_and_cached(tiny_bench, cache):
     np.testing.assert_array_equal(again.score(test, "wav", progress=False)["p_ai"],
                                   scores["p_ai"])
     assert list(cache.glob("runs/*/detector-*.safetensors"))
+
+
+def test_two_callers_of_one_detector_train_it_once(tiny_bench, cache, monkeypatch):
+    """Two notebooks run side by side (``runner run --jobs 2``) that need the same variant: the
+    second waits on the cache entry's lock and loads what the first trained."""
+    calls = {"train_unet": 0, "train_classifier": 0}
+
+    def counted(name):
+        original = getattr(pipeline, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            time.sleep(0.5)  # the other caller reaches the cache check meanwhile
+            return original(*args, **kwargs)
+        return wrapper
+
+    for name in calls:
+        monkeypatch.setattr(pipeline, name, counted(name))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(lambda _: pipeline.train_detector(tiny_bench, TINY, seed=7,
+                                                               progress=False), range(2)))
+    assert calls == {"train_unet": 1, "train_classifier": 1}
+    assert runs[0].key == runs[1].key
 
 
 def test_default_detector_chooses_on_validation(tiny_bench, cache):

@@ -46,7 +46,7 @@ from artifactnet_core.bench.manifest import (
     validate_manifest,
     write_manifest,
 )
-from artifactnet_core.bench.plan import RealClips, prepare_real_clips
+from artifactnet_core.bench.plan import GentrainClips, RealClips, prepare_real_clips
 from artifactnet_core.bench.sources import CodecHistory, SourceUnavailable, codec_history
 from artifactnet_core.bench.splits import (
     assign_generators,
@@ -129,20 +129,18 @@ def generator_training_clips(config: BenchConfig, *, cache_root: str | Path | No
     from artifactnet_core.bench.plan import gentrain_partition
 
     cache = Path(cache_root) if cache_root is not None else cache_dir()
-    part = gentrain_partition(config.sources, cache_root=cache, progress=progress)
-    held = set(part.heldout_tracks)
-    train = [c for c in part.clips if c.track_id not in held]
-    test = [c for c in part.clips if c.track_id in held]
+    return _split_gentrain(gentrain_partition(config.sources, cache_root=cache,
+                                              progress=progress))
+
+
+def _split_gentrain(part: GentrainClips) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(training, held-out) arrays of the partition's clips, cutting them if not yet cut."""
+    held_tracks = set(part.heldout_tracks)
+    clips = part.clips()
+    train = [c for c in clips if c.track_id not in held_tracks]
+    held = [c for c in clips if c.track_id in held_tracks]
     return (load_clip_arrays(part.root, _interleave_by_source(train)),
-            load_clip_arrays(part.root, _interleave_by_source(test)))
-
-
-def _split_gentrain(real: RealClips) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    held_tracks = set(real.gentrain_heldout)
-    train = [c for c in real.gentrain if c.track_id not in held_tracks]
-    held = [c for c in real.gentrain if c.track_id in held_tracks]
-    return (load_clip_arrays(real.gentrain_root, _interleave_by_source(train)),
-            load_clip_arrays(real.gentrain_root, _interleave_by_source(held)))
+            load_clip_arrays(part.root, _interleave_by_source(held)))
 
 
 # --- stage 4-5: generators and the chain --------------------------------------------------------
@@ -167,7 +165,7 @@ def _load_generators(zoo: ModuleType, specs: Sequence, real: RealClips, *, cfg: 
     models, infos = {}, {}
     for spec in sorted(specs, key=lambda s: s.name):
         if clips is None and (retrain or not zoo.has_shipped_weights(spec)):
-            clips = _split_gentrain(real)
+            clips = _split_gentrain(real.gentrain)
         train, held = clips or (None, None)
         models[spec.name], infos[spec.name] = zoo.load_or_train(
             spec, train, budget=cfg.zoo, seed=seed, cache_dir=cache_root, progress=progress,
@@ -404,7 +402,7 @@ def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str |
             "real_dirs": [str(d) for d in dirs], "heldout_families": list(heldout_families),
             "heldout_sources": list(real.heldout_sources),
             "generators": sorted(families), "gentrain_tracks": list(real.plan.gentrain),
-            "n_gentrain_clips": len(real.gentrain), "manifest_sha256": sha,
+            "manifest_sha256": sha,
             "validation_family": validation_family(df, heldout_families)}
     atomic_write_text(root / "bench_config.json", json.dumps(meta, indent=1, sort_keys=True))
     timings["manifest_s"] = time.perf_counter() - t0

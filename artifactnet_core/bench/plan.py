@@ -10,8 +10,9 @@
 3. Pick the benchmark's compositions per source in a seeded order (round-robin over the
    collections of the score corpus), probe that their tracks decode or render, and split them by
    composition under both protocols (:func:`~artifactnet_core.bench.splits.plan_splits`).
-4. Cut clips: generator-training clips with a fixed segment seed, benchmark clips with the
-   build's seed (:func:`~artifactnet_core.bench.clips.extract_track_clips`).
+4. Cut clips (:func:`~artifactnet_core.bench.clips.extract_track_clips`): benchmark clips
+   with the build's seed; generator-training clips with a fixed segment seed, and only when a
+   generator is trained.
 """
 
 from __future__ import annotations
@@ -84,16 +85,51 @@ def map_tracks(fn: Callable[[_In], _Out], items: Iterable[_In], *, bar: tqdm | N
 
 
 @dataclass
+class GentrainClips:
+    """The generator-training partition: its tracks, the tracks held out of generator training
+    to measure quality on unheard music, and its clips, cut on first use (:meth:`clips`): a
+    build whose generators all come shipped never reads these tracks."""
+
+    members: tuple[Track, ...]
+    heldout_tracks: tuple[str, ...]
+    root: Path
+    render_dir: Path
+    tools: dict[str, Tool]
+    progress: bool = True
+    _clips: list[Clip] | None = field(default=None, repr=False)
+
+    @property
+    def tracks(self) -> tuple[str, ...]:
+        """The partition's track ids (sorted)."""
+        return tuple(t.track_id for t in self.members)
+
+    def clips(self) -> list[Clip]:
+        """Cut (or read back from ``root``) the clips: ``GENTRAIN_CLIPS_PER_TRACK`` of
+        ``GENTRAIN_CLIP_S`` per track, fixed segment seed and scan limit."""
+        if self._clips is None:
+            bar = tqdm(total=len(self.members), desc="generator-training clips", unit="track",
+                       disable=not self.progress)
+            per_track = map_tracks(
+                lambda track: extract_track_clips(
+                    track, n_clips=GENTRAIN_CLIPS_PER_TRACK, clip_s=GENTRAIN_CLIP_S,
+                    seed=GENTRAIN_SEED, bench_root=self.root, subdir="clips",
+                    render_dir=self.render_dir, scan_limit_s=GENTRAIN_SCAN_S, tools=self.tools),
+                self.members, bar=bar)
+            bar.close()
+            self._clips = [clip for track_clips in per_track for clip in track_clips]
+        return self._clips
+
+
+@dataclass
 class RealClips:
-    """The real side of a build: the plan, every track, the clips of both partitions."""
+    """The real side of a build: the plan, every track, the benchmark's clips and the
+    generator-training partition (whose clips are cut only when a generator trains)."""
 
     plan: TrackPlan
     tracks: dict[str, Track]
-    gentrain: list[Clip]
+    gentrain: GentrainClips
     bench: list[Clip]
     heldout_sources: tuple[str, ...]
-    gentrain_root: Path
-    gentrain_heldout: tuple[str, ...] = ()
     skipped: list[str] = field(default_factory=list)
 
 
@@ -237,41 +273,20 @@ def _resolve_heldout_sources(cfg: BenchConfig, available: Sequence[str], *,
     return (pick,)
 
 
-@dataclass
-class GentrainClips:
-    """The generator-training partition: its clips, its tracks, and the tracks held out of
-    generator training to measure quality on unheard music."""
-
-    clips: list[Clip]
-    tracks: tuple[str, ...]
-    heldout_tracks: tuple[str, ...]
-    root: Path
-
-
-def cut_gentrain(tracks: Mapping[str, Sequence[Track]], keys: Mapping[str, str], *,
+def plan_gentrain(tracks: Mapping[str, Sequence[Track]], keys: Mapping[str, str], *,
                  cache_root: Path, render_dir: Path, tools: dict[str, Tool],
                  progress: bool = True) -> GentrainClips:
-    """Cut the generator-training clips (fixed clip length, scan limit and segment seed) under
-    ``cache_root/bench/_gentrain``; every build and the zoo command share them."""
+    """The generator-training partition of ``tracks``; its clips go under
+    ``cache_root/bench/_gentrain`` when first asked for (every build and the zoo command share
+    them)."""
     gen_keys = gentrain_compositions(tracks, keys)
     chosen = {k for ks in gen_keys.values() for k in ks}
     held = gentrain_heldout(gen_keys)
     members = sorted((t for items in tracks.values() for t in items if keys[t.track_id] in chosen),
                      key=lambda t: t.track_id)
-    root = cache_root / "bench" / "_gentrain"
-    bar = tqdm(total=len(members), desc="generator-training clips", unit="track",
-               disable=not progress)
-    per_track = map_tracks(
-        lambda track: extract_track_clips(track, n_clips=GENTRAIN_CLIPS_PER_TRACK,
-                                          clip_s=GENTRAIN_CLIP_S, seed=GENTRAIN_SEED,
-                                          bench_root=root, subdir="clips",
-                                          render_dir=render_dir, scan_limit_s=GENTRAIN_SCAN_S,
-                                          tools=tools),
-        members, bar=bar)
-    bar.close()
-    clips: list[Clip] = [clip for track_clips in per_track for clip in track_clips]
-    return GentrainClips(clips, tuple(t.track_id for t in members),
-                         tuple(t.track_id for t in members if keys[t.track_id] in held), root)
+    return GentrainClips(tuple(members),
+                         tuple(t.track_id for t in members if keys[t.track_id] in held),
+                         cache_root / "bench" / "_gentrain", render_dir, tools, progress)
 
 
 def gentrain_partition(sources: Sequence[str], *, cache_root: Path,
@@ -281,7 +296,7 @@ def gentrain_partition(sources: Sequence[str], *, cache_root: Path,
     keys = composition_keys(t.track_id for items in tracks.values() for t in items)
     tools = locate_tools({t.kind for items in tracks.values() for t in items},
                          unpack_root=cache_root / "debs")
-    return cut_gentrain(tracks, keys, cache_root=cache_root,
+    return plan_gentrain(tracks, keys, cache_root=cache_root,
                         render_dir=cache_root / "bench" / "_renders", tools=tools,
                         progress=progress)
 
@@ -290,8 +305,9 @@ def prepare_real_clips(cfg: BenchConfig, *, seed: int, real_dirs: Sequence[Path]
                        root: Path, cache_root: Path, progress: bool = True) -> RealClips:
     """Stages 1-3 (see the module docstring); returns the :class:`RealClips` of the build.
 
-    Generator-training clips are written under ``cache_root/bench/_gentrain`` (shared by every
-    build), benchmark clips under ``root/raw`` (before the post-generation chain). Tracks that
+    Benchmark clips are written under ``root/raw`` (before the post-generation chain);
+    generator-training clips under ``cache_root/bench/_gentrain`` (shared by every build), only
+    when a generator is trained (:meth:`GentrainClips.clips`). Tracks that
     cannot be read are skipped with a warning naming the file.
     """
     skipped: list[str] = []
@@ -312,7 +328,7 @@ def prepare_real_clips(cfg: BenchConfig, *, seed: int, real_dirs: Sequence[Path]
     compositions = {s: {t: keys[t] for t in capacity[s]} for s in available}
     plan = plan_splits(compositions, seed=seed, heldout_sources=heldout,
                        val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
-    gentrain = cut_gentrain(tracks, keys, cache_root=cache_root, render_dir=render_dir,
+    gentrain = plan_gentrain(tracks, keys, cache_root=cache_root, render_dir=render_dir,
                             tools=tools, progress=progress)
     plan = TrackPlan(gentrain.tracks, plan.split, plan.split_track, plan.composition)
     by_id = {t.track_id: t for items in tracks.values() for t in items}
@@ -336,5 +352,4 @@ def prepare_real_clips(cfg: BenchConfig, *, seed: int, real_dirs: Sequence[Path]
         if not clips:
             skipped.append(track_id)
         bench.extend(clips)
-    return RealClips(plan, by_id, gentrain.clips, bench, heldout, gentrain.root,
-                     gentrain.heldout_tracks, skipped)
+    return RealClips(plan, by_id, gentrain, bench, heldout, skipped)

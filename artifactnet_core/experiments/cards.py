@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from artifactnet_core.bench.plan import GENTRAIN_CLIP_S, GENTRAIN_CLIPS_PER_TRACK
 from artifactnet_core.experiments.outputs import markdown_table
 from artifactnet_core.paths import cards_dir
 
@@ -116,9 +117,10 @@ family `{meta.get("validation_family")}` is kept out of training and used for va
 - **Splits by composition:** versions of one piece (`battle` / `battle-epic`, movements of one
   cantata) share one key and one split; no composition lies in two splits (checked by the
   build).
-- **Generator-training partition:** {len(meta["gentrain_tracks"])} tracks ({meta.get(
-        "n_gentrain_clips", "?")} clips), chosen per source by a stable hash that depends
-  neither on the seed nor on the profile; used only to train the generators.
+- **Generator-training partition:** {len(meta["gentrain_tracks"])} tracks (up to
+  {GENTRAIN_CLIPS_PER_TRACK} clips of {GENTRAIN_CLIP_S:g} s each), chosen per source by a stable
+  hash that depends neither on the seed nor on the profile; used only to train the generators
+  (their clips are cut only when a generator is trained, not when shipped weights are used).
 - **Generators:** small autoencoders whose decoders span the up-sampling families of real
   generators (transposed convolution, transposed convolution + Snake, resize + convolution,
   sub-pixel, iSTFT head, HiFi-GAN-style multi-receptive-field, mel + neural vocoder) with RVQ,

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from artifactnet_core.atomic import atomic_write_text, stable_hash
+from artifactnet_core.atomic import atomic_write_text, file_lock, stable_hash
 from artifactnet_core.checkpoint import load_checkpoint, save_checkpoint
 from artifactnet_core.detector.calibration import fit_platt, operating_points
 from artifactnet_core.detector.config import MASK_BOUND, ArtifactNetConfig
@@ -155,28 +155,29 @@ def get_unet(data: BenchData, recipe: UNetRecipe, *, config: ArtifactNetConfig,
         return ArtifactUNet(base_width=recipe.base_width, multipliers=config.unet_multipliers,
                             mask_bound=recipe.mask_bound)
 
-    if weights.with_suffix(".json").exists() and hist_path.exists():
-        state, meta = load_checkpoint(weights)
-        unet = build()
-        unet.load_state_dict(state)
-        charge(runs_dir(data), key, "unet", meta["seconds"], computed=False)
-        return unet.eval(), pd.read_csv(hist_path), key, meta["seconds"]
-    train_rows = data.rows(split="train", protocol=recipe.protocol,
-                           exclude_families=recipe.exclude_families)
-    val_rows = data.rows(split="val", protocol=recipe.protocol)
-    arrays = data.load(UNetItems.needed(train_rows, recipe)
-                       + UNetItems.needed(val_rows, dataclasses.replace(recipe,
-                                                                        codec_aware=False)),
-                       progress=progress)
-    t0 = time.perf_counter()
-    unet, history = train_unet(train_rows, val_rows, arrays, recipe, config=config,
-                               device=device, progress=progress)
-    seconds = time.perf_counter() - t0
-    atomic_write_text(hist_path, history.to_csv(index=False))
-    save_checkpoint(weights, unet.state_dict(),
-                    {"recipe": dataclasses.asdict(recipe), "seconds": seconds})
-    charge(runs_dir(data), key, "unet", seconds, computed=True)
-    return unet, history, key, seconds
+    with file_lock(weights.with_suffix(".lock")):
+        if weights.with_suffix(".json").exists() and hist_path.exists():
+            state, meta = load_checkpoint(weights)
+            unet = build()
+            unet.load_state_dict(state)
+            charge(runs_dir(data), key, "unet", meta["seconds"], computed=False)
+            return unet.eval(), pd.read_csv(hist_path), key, meta["seconds"]
+        train_rows = data.rows(split="train", protocol=recipe.protocol,
+                               exclude_families=recipe.exclude_families)
+        val_rows = data.rows(split="val", protocol=recipe.protocol)
+        arrays = data.load(UNetItems.needed(train_rows, recipe)
+                           + UNetItems.needed(val_rows, dataclasses.replace(recipe,
+                                                                            codec_aware=False)),
+                           progress=progress)
+        t0 = time.perf_counter()
+        unet, history = train_unet(train_rows, val_rows, arrays, recipe, config=config,
+                                   device=device, progress=progress)
+        seconds = time.perf_counter() - t0
+        atomic_write_text(hist_path, history.to_csv(index=False))
+        save_checkpoint(weights, unet.state_dict(),
+                        {"recipe": dataclasses.asdict(recipe), "seconds": seconds})
+        charge(runs_dir(data), key, "unet", seconds, computed=True)
+        return unet, history, key, seconds
 
 
 def _labels(rows: pd.DataFrame, *, codec_aware: bool) -> np.ndarray:
@@ -277,37 +278,38 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
     def reduce(p: np.ndarray) -> np.ndarray:
         return per_clip(p, val_owner, len(val_items))
 
-    trained = not model_path.with_suffix(".run.json").exists()
-    if not trained:
-        model = load_model(model_path, device=dev)
-        clf_history = pd.read_csv(model_path.with_suffix(".history.csv"))
-        meta = json.loads(model_path.with_suffix(".run.json").read_text())
-        timings.update(meta["timings"])
-    else:
-        train_items = training_items(train_rows, codec_aware=codec_aware, seed=seed)
-        train_maps, train_owner = store.maps(train_items, progress=progress,
-                                             desc="train features")
-        timings["features_s"] = time.perf_counter() - t0
-        chunk_labels = _labels(train_rows, codec_aware=codec_aware)[train_owner]
-        t0 = time.perf_counter()
-        classifier, clf_history = train_classifier(
-            train_maps, chunk_labels, val_maps, val_labels, clf_recipe,
-            featurizer=model.featurizer, config=config, device=dev, progress=progress,
-            val_reduce=reduce)
-        timings["classifier_s"] = time.perf_counter() - t0
-        model.classifier.load_state_dict(classifier.state_dict())
-        model = model.to(dev).eval()
-        p_val = reduce(predict_maps(model.classify_base, val_maps, device=dev))
-        calibrate_on_validation(config, val_rows, p_val)
-        config.info = {"profile": profile.name, "seed": seed, "objective": objective,
-                       "codec_aware": codec_aware, "protocol": protocol,
-                       "validation_family": val_family, "excluded_families": list(exclude),
-                       "bench_sha256": data.sha256,
-                       "val_auc": roc_auc(val_labels, p_val), "key": key}
-        atomic_write_text(model_path.with_suffix(".history.csv"), clf_history.to_csv(index=False))
-        save_model(model, model_path)
-        atomic_write_text(model_path.with_suffix(".run.json"),
-                          json.dumps({"timings": timings}, indent=1))
+    with file_lock(model_path.with_suffix(".lock")):
+        trained = not model_path.with_suffix(".run.json").exists()
+        if not trained:
+            model = load_model(model_path, device=dev)
+            clf_history = pd.read_csv(model_path.with_suffix(".history.csv"))
+            meta = json.loads(model_path.with_suffix(".run.json").read_text())
+            timings.update(meta["timings"])
+        else:
+            train_items = training_items(train_rows, codec_aware=codec_aware, seed=seed)
+            train_maps, train_owner = store.maps(train_items, progress=progress,
+                                                 desc="train features")
+            timings["features_s"] = time.perf_counter() - t0
+            chunk_labels = _labels(train_rows, codec_aware=codec_aware)[train_owner]
+            t0 = time.perf_counter()
+            classifier, clf_history = train_classifier(
+                train_maps, chunk_labels, val_maps, val_labels, clf_recipe,
+                featurizer=model.featurizer, config=config, device=dev, progress=progress,
+                val_reduce=reduce)
+            timings["classifier_s"] = time.perf_counter() - t0
+            model.classifier.load_state_dict(classifier.state_dict())
+            model = model.to(dev).eval()
+            p_val = reduce(predict_maps(model.classify_base, val_maps, device=dev))
+            calibrate_on_validation(config, val_rows, p_val)
+            config.info = {"profile": profile.name, "seed": seed, "objective": objective,
+                           "codec_aware": codec_aware, "protocol": protocol,
+                           "validation_family": val_family, "excluded_families": list(exclude),
+                           "bench_sha256": data.sha256,
+                           "val_auc": roc_auc(val_labels, p_val), "key": key}
+            atomic_write_text(model_path.with_suffix(".history.csv"), clf_history.to_csv(index=False))
+            save_model(model, model_path)
+            atomic_write_text(model_path.with_suffix(".run.json"),
+                              json.dumps({"timings": timings}, indent=1))
     model = model.to(dev).eval()
     for stage, seconds in (("training features", timings.get("features_s")),
                            ("classifier", timings.get("classifier_s"))):

@@ -43,6 +43,9 @@ class UNetRecipe:
         Generator families left out of training (kept for validation on unseen generators).
     seed : int
         Seed of initialisation and sampling.
+    val_items : int
+        Validation items (whole chunks) behind the loss history's ``val_loss``; it does not
+        change the trained weights (the smoke profile scores a few to stay fast).
     """
 
     objective: str = "paired"
@@ -57,6 +60,7 @@ class UNetRecipe:
     protocol: str = "zero_shot"
     exclude_families: tuple[str, ...] = ()
     seed: int = 0
+    val_items: int = 16
 
     def __post_init__(self) -> None:
         if self.objective not in UNET_OBJECTIVES:
@@ -135,6 +139,9 @@ class EvalBudget:
     seeds : int
         Training seeds of the chosen configuration whose spread notebook 04 reports (the run's
         own seed and the next ``seeds - 1``).
+    residual_clips : int
+        Clips per group (real, each AI family) that notebook 01 passes through the trained
+        detector for its residual-level table.
     """
 
     n_boot: int = 1000
@@ -142,3 +149,4 @@ class EvalBudget:
     max_ablation_clips: int | None = None
     feature_batch: int = 4
     seeds: int = 3
+    residual_clips: int = 8
