@@ -257,7 +257,7 @@ def _parser() -> argparse.ArgumentParser:
 def train_detector_distributed(data, profile, *, out: str | os.PathLike,
                                objective: str = "paired", codec_aware: bool = True,
                                seed: int = 0, device: str | torch.device | None = None,
-                               progress: bool = True, unet_val_items: int = 16) -> Path:
+                               progress: bool = True, unet_val_items: int | None = None) -> Path:
     """Train a detector (UNet, base maps, classifier, threshold) on every rank; rank 0 writes
     ``out/unet.safetensors``, ``out/detector.safetensors`` and both histories.
 
@@ -277,8 +277,9 @@ def train_detector_distributed(data, profile, *, out: str | os.PathLike,
         As for :func:`artifactnet_core.experiments.pipeline.train_detector`.
     device : str, optional
         This process's device (default: from :func:`init_from_env`'s choice).
-    unet_val_items : int
-        Validation items of the UNet (see :func:`~artifactnet_core.experiments.training.train_unet`).
+    unet_val_items : int, optional
+        Validation items of the UNet (default: the profile's ``UNetRecipe.val_items``; see
+        :func:`~artifactnet_core.experiments.training.train_unet`).
     """
     from artifactnet_core.checkpoint import save_checkpoint
     from artifactnet_core.detector.config import ArtifactNetConfig
@@ -299,7 +300,7 @@ def train_detector_distributed(data, profile, *, out: str | os.PathLike,
     out = Path(out)
     profile = get_profile(profile)
     recipe = dataclasses.replace(profile.unet, objective=objective, codec_aware=codec_aware,
-                                 seed=seed)
+                                 seed=seed, val_items=unet_val_items or profile.unet.val_items)
     clf_recipe = dataclasses.replace(profile.classifier, codec_aware=codec_aware, seed=seed)
     config = ArtifactNetConfig(unet_base_width=recipe.base_width)
     train_rows, val_rows = data.rows(split="train"), data.rows(split="val")
@@ -308,7 +309,7 @@ def train_detector_distributed(data, profile, *, out: str | os.PathLike,
     arrays = data.load(UNetItems.needed(train_rows, recipe) + UNetItems.needed(
         val_rows, dataclasses.replace(recipe, codec_aware=False)), progress=progress and is_main())
     unet, unet_history = train_unet(train_rows, val_rows, arrays, recipe, config=config,
-                                    device=dev, progress=progress, val_items=unet_val_items)
+                                    device=dev, progress=progress)
     del arrays
     if is_main():
         out.mkdir(parents=True, exist_ok=True)

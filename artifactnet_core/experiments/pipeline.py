@@ -306,7 +306,8 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
                            "validation_family": val_family, "excluded_families": list(exclude),
                            "bench_sha256": data.sha256,
                            "val_auc": roc_auc(val_labels, p_val), "key": key}
-            atomic_write_text(model_path.with_suffix(".history.csv"), clf_history.to_csv(index=False))
+            atomic_write_text(model_path.with_suffix(".history.csv"),
+                              clf_history.to_csv(index=False))
             save_model(model, model_path)
             atomic_write_text(model_path.with_suffix(".run.json"),
                               json.dumps({"timings": timings}, indent=1))

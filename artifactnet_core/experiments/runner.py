@@ -193,6 +193,12 @@ def declared_parameters(nb) -> set[str]:
     return names
 
 
+def _kernel_threads(threads: int) -> None:
+    """Worker initializer of :func:`run`: the kernels this process starts inherit the thread
+    count (a value the user set is kept)."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+
+
 def _execute(staged: str, target: str, parameters: dict, kernel_name: str,
              progress: bool) -> None:
     """Execute one staged notebook with papermill (a function of its own so that a worker
@@ -245,9 +251,10 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
         default detector (what every notebook reads from the cache) are built or loaded here
         first, then the notebooks run side by side in that many processes, started from the
         last one back (the later notebooks — ablations, drift, evaluation — are the long ones,
-        so none of them starts last); their numbers are the same (everything is cached by
-        content), their wall times are under contention. A notebook kernel spends much of its
-        time in single-threaded Python, so on 2 cores ``jobs=2`` shortens the smoke run
+        so none of them starts last); their wall times are under contention. Each kernel runs
+        torch on ``cores // jobs`` threads (``OMP_NUM_THREADS``, unless set), so its floats may
+        differ in the last bits from a serial run's. A notebook kernel spends much of its time
+        in single-threaded Python, so on 2 cores ``jobs=2`` shortens the smoke run
         (``make test`` uses it).
 
     Returns
@@ -303,8 +310,12 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
               flush=True)
         pipeline.default_detector(pipeline.get_bench(prof, seed=seed), prof, seed=seed,
                                   progress=progress)
+        # Each kernel gets its share of the cores (unless the user set OMP_NUM_THREADS): two
+        # kernels of two torch threads each on two cores wait on each other's descheduled threads.
+        threads = max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(max_workers=jobs,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+                                 mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_kernel_threads, initargs=(threads,)) as pool:
             futures = {pool.submit(_execute, *job): name for name, job in reversed(todo)}
             print(f"== {', '.join(futures.values())} ({profile}, seed {seed}; {jobs} at once)",
                   file=sys.stderr, flush=True)
