@@ -54,11 +54,11 @@ def train_both(data) -> tuple[dict[str, torch.Tensor], dict[str, np.ndarray]]:
     from artifactnet_core.experiments.training import UNetItems, train_classifier, train_unet
 
     config = ArtifactNetConfig(unet_base_width=PROFILE.unet.base_width)
-    recipe = dataclasses.replace(PROFILE.unet, codec_aware=False)
+    recipe = dataclasses.replace(PROFILE.unet, codec_aware=False, val_items=2)
     train, val = data.rows(split="train"), data.rows(split="val")
     arrays = data.load(UNetItems.needed(train, recipe) + UNetItems.needed(val, recipe))
     unet, unet_hist = train_unet(train, val, arrays, recipe, config=config, device="cpu",
-                                 progress=False, val_items=2, val_every=2)
+                                 progress=False, val_every=2)
     rng = np.random.default_rng(0)
     labels = np.arange(24) % 2
     maps = (rng.normal(size=(24, 3, config.n_mels, 32)) + labels[:, None, None, None]

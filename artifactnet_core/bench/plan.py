@@ -274,8 +274,8 @@ def _resolve_heldout_sources(cfg: BenchConfig, available: Sequence[str], *,
 
 
 def plan_gentrain(tracks: Mapping[str, Sequence[Track]], keys: Mapping[str, str], *,
-                 cache_root: Path, render_dir: Path, tools: dict[str, Tool],
-                 progress: bool = True) -> GentrainClips:
+                  cache_root: Path, render_dir: Path, tools: dict[str, Tool],
+                  progress: bool = True) -> GentrainClips:
     """The generator-training partition of ``tracks``; its clips go under
     ``cache_root/bench/_gentrain`` when first asked for (every build and the zoo command share
     them)."""
@@ -297,8 +297,8 @@ def gentrain_partition(sources: Sequence[str], *, cache_root: Path,
     tools = locate_tools({t.kind for items in tracks.values() for t in items},
                          unpack_root=cache_root / "debs")
     return plan_gentrain(tracks, keys, cache_root=cache_root,
-                        render_dir=cache_root / "bench" / "_renders", tools=tools,
-                        progress=progress)
+                         render_dir=cache_root / "bench" / "_renders", tools=tools,
+                         progress=progress)
 
 
 def prepare_real_clips(cfg: BenchConfig, *, seed: int, real_dirs: Sequence[Path],
@@ -329,7 +329,7 @@ def prepare_real_clips(cfg: BenchConfig, *, seed: int, real_dirs: Sequence[Path]
     plan = plan_splits(compositions, seed=seed, heldout_sources=heldout,
                        val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
     gentrain = plan_gentrain(tracks, keys, cache_root=cache_root, render_dir=render_dir,
-                            tools=tools, progress=progress)
+                             tools=tools, progress=progress)
     plan = TrackPlan(gentrain.tracks, plan.split, plan.split_track, plan.composition)
     by_id = {t.track_id: t for items in tracks.values() for t in items}
     jobs = []

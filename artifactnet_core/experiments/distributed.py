@@ -300,7 +300,9 @@ def train_detector_distributed(data, profile, *, out: str | os.PathLike,
     out = Path(out)
     profile = get_profile(profile)
     recipe = dataclasses.replace(profile.unet, objective=objective, codec_aware=codec_aware,
-                                 seed=seed, val_items=unet_val_items or profile.unet.val_items)
+                                 seed=seed)
+    if unet_val_items is not None:
+        recipe = dataclasses.replace(recipe, val_items=unet_val_items)
     clf_recipe = dataclasses.replace(profile.classifier, codec_aware=codec_aware, seed=seed)
     config = ArtifactNetConfig(unet_base_width=recipe.base_width)
     train_rows, val_rows = data.rows(split="train"), data.rows(split="val")

@@ -210,8 +210,7 @@ def _crop(rng: np.random.Generator, shape: tuple[int, int], bins: int, frames: i
 def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[Item, np.ndarray],
                recipe: UNetRecipe, *, config: ArtifactNetConfig,
                device: str | torch.device | None = None, progress: bool = True,
-               val_items: int | None = None, val_every: int = 50
-               ) -> tuple[ArtifactUNet, pd.DataFrame]:
+               val_every: int = 50) -> tuple[ArtifactUNet, pd.DataFrame]:
     """Train an ArtifactUNet following ``recipe`` and return it with its loss history.
 
     Parameters
@@ -222,7 +221,9 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
         Decoded clip versions holding :meth:`UNetItems.needed` of both row sets (validation
         uses WAV only).
     recipe : UNetRecipe
-        Objective, bound, width, budget, codec handling, seed.
+        Objective, bound, width, budget, codec handling, seed, and ``val_items``: validation
+        items (half artifact-bearing) scored on whole chunks every ``val_every`` steps, drawn
+        once with a fixed seed from the validation rows.
     config : ArtifactNetConfig
         The detector's front end (sample rate, STFT, chunk length) the UNet will serve.
     device : str, optional
@@ -230,10 +231,6 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
         autocast (:func:`~artifactnet_core.runtime.gpu_autocast`); on the CPU in float32.
     progress : bool
         tqdm progress bar.
-    val_items : int, optional
-        Validation items (half artifact-bearing) scored on whole chunks every ``val_every``
-        steps; drawn once with a fixed seed from the validation rows (default
-        ``recipe.val_items``).
 
     Returns
     -------
@@ -247,8 +244,7 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
     val_source = UNetItems(val_rows, arrays, dataclasses.replace(recipe, codec_aware=False),
                            chunk_samples=chunk, sr=config.sample_rate)
     val_rng = np.random.default_rng(recipe.seed + 1)
-    val_batch = [val_source.draw(val_rng, positive=i % 2 == 0)
-                 for i in range(recipe.val_items if val_items is None else val_items)]
+    val_batch = [val_source.draw(val_rng, positive=i % 2 == 0) for i in range(recipe.val_items)]
     unet = ArtifactUNet(base_width=recipe.base_width, multipliers=config.unet_multipliers,
                         mask_bound=recipe.mask_bound).to(dev)
     net = distribute(unet)  # under torchrun: DDP over every rank's share of each batch
