@@ -7,6 +7,10 @@ import os
 # Before anything imports torch: see artifactnet_core/__init__.py.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -14,6 +18,65 @@ import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 SR = 44_100
+
+
+# ----------------------------------------------------------------------------------------------
+# The smoke notebook run, in the background
+#
+# It is the suite's longest piece (about 8 minutes on 2 cores), and much of it is single-threaded
+# Python, so it starts as a subprocess as soon as collection ends and the tests that read it run
+# last: the rest of the suite runs beside it. Its figures and cards go to a temporary folder, so
+# the committed ones (from the paper/laptop profile) are never overwritten by smoke numbers.
+
+NOTEBOOK_FIXTURE = "smoke_run"
+_NOTEBOOK_RUN = pytest.StashKey[tuple[Path, subprocess.Popen]]()
+
+
+def _reads_notebook_run(item: pytest.Item) -> bool:
+    return NOTEBOOK_FIXTURE in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_reads_notebook_run)  # stable: the notebook tests last, in their own order
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly or not any(map(_reads_notebook_run, session.items)):
+        return
+    root = Path(tempfile.mkdtemp(prefix="artifactnet-notebook-run-"))
+    env = {**os.environ, "ARTIFACTNET_FIGURES": str(root / "figures"),
+           "ARTIFACTNET_CARDS": str(root / "cards")}
+    with open(root / "runner.log", "wb") as log:
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "artifactnet_core.experiments.runner", "run", "--profile",
+             "smoke", "--seed", "0", "--jobs", "2", "--output-dir", str(root / "executed")],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
+    session.config.stash[_NOTEBOOK_RUN] = (root, runner)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    started = session.config.stash.get(_NOTEBOOK_RUN, None)
+    if started is None:
+        return
+    root, runner = started
+    if runner.poll() is None:  # interrupted before its tests ran
+        runner.kill()
+        runner.wait()
+    if exitstatus == 0:  # a failed run keeps its folder (the failure names it)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(request) -> tuple[Path, list[dict]]:
+    """The background notebook run, waited for: (its folder, the runner's per-notebook summary)."""
+    from artifactnet_core.experiments.runner import executed_summary
+
+    root, runner = request.config.stash[_NOTEBOOK_RUN]
+    if runner.wait() != 0:
+        tail = (root / "runner.log").read_text(errors="replace")[-6000:]
+        pytest.fail(f"the smoke notebook run exited with {runner.returncode}; the end of "
+                    f"{root / 'runner.log'}:\n{tail}", pytrace=False)
+    return root, executed_summary(root / "executed", profile="smoke")
 
 
 def music_like(seconds: float, *, sr: int = SR, seed: int = 0) -> np.ndarray:

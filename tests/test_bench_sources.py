@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import stat
+import time
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -565,3 +566,27 @@ def test_a_generator_under_the_floor_stops_the_build(tmp_path):
     lenient = replace(_tiny_config(), zoo=ZooBudget(enforce_floor=False))
     assert build_bench(lenient, seed=3, real_dirs=dirs, cache_root=tmp_path / "c",
                        progress=False, zoo=zoo).exists()
+
+
+def test_two_builds_of_one_bench_regenerate_it_once(tmp_path):
+    """``make test`` builds the smoke bench in its bench tests and in the notebook run beside
+    them: the second build waits on the bench folder's lock and finds the first one's clips."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    dirs = _user_folders(tmp_path / "in")
+    zoo = stand_in_zoo()
+    calls = []
+    plain = zoo.regenerate
+
+    def counted(model, audio):
+        calls.append(model.name)
+        time.sleep(0.01)  # the other build reaches the bench folder meanwhile
+        return plain(model, audio)
+
+    zoo.regenerate = counted
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        manifests = list(pool.map(
+            lambda _: build_bench(_tiny_config(), seed=3, real_dirs=dirs,
+                                  cache_root=tmp_path / "c", progress=False, zoo=zoo), range(2)))
+    assert manifests[0] == manifests[1]
+    assert len(calls) == len(load_manifest(manifests[0]).query("label == 'ai'"))

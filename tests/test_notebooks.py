@@ -1,17 +1,16 @@
 """The notebooks: paired sources, and a headless papermill run of all of them (smoke profile).
 
-The run writes figures, tables and cards into temporary folders, so the committed ones (from the
-paper/laptop profile) are never overwritten by smoke-profile numbers.
+The run itself is the ``smoke_run`` fixture of ``conftest.py``: it starts in the background when
+collection ends, into temporary folders, and these tests run last.
 """
 
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from artifactnet_core.experiments.runner import notebook_sources, out_of_sync, run
+from artifactnet_core.experiments.runner import notebook_sources, out_of_sync
 
 #: Files each notebook must write (figures/ and data_cards/ of the run).
 EXPECTED = {
@@ -39,24 +38,6 @@ BINDER_MEMORY_MIB = 2048
 def test_every_notebook_is_paired_and_clean():
     assert len(notebook_sources()) >= 6
     assert out_of_sync() == []
-
-
-@pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("notebook run")
-    env = {"ARTIFACTNET_FIGURES": str(root / "figures"), "ARTIFACTNET_CARDS": str(root / "cards")}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        summary = run(profile="smoke", seed=0, output_dir=root / "executed", progress=False,
-                      jobs=2)
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return root, summary
 
 
 @pytest.mark.slow

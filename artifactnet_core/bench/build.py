@@ -34,7 +34,13 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from artifactnet_core.atomic import atomic_write_audio, atomic_write_text, file_sha256, stable_hash
+from artifactnet_core.atomic import (
+    atomic_write_audio,
+    atomic_write_text,
+    file_lock,
+    file_sha256,
+    stable_hash,
+)
 from artifactnet_core.bench.chain import bandlimit, finish, real_bandlimit_rate, rms
 from artifactnet_core.bench.clips import Clip
 from artifactnet_core.bench.config import BenchConfig
@@ -336,7 +342,6 @@ def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str |
     ManifestError
         The finished manifest fails the schema or leaks between splits (a bug, not bad input).
     """
-    t_start = time.perf_counter()
     cfg = config
     cache = Path(cache_root) if cache_root is not None else cache_dir()
     dirs = [Path(d).resolve() for d in real_dirs]
@@ -345,6 +350,18 @@ def build_bench(config: BenchConfig, *, seed: int = 0, real_dirs: Sequence[str |
     root = bench_dir(cfg, seed=seed, real_dirs=dirs, cache_root=cache, retrain_zoo=retrain_zoo,
                      zoo=zoo)
     root.mkdir(parents=True, exist_ok=True)
+    # Two processes building the same bench (make test's notebook run beside its bench tests)
+    # would both regenerate every clip: the second waits here, then finds the build complete.
+    with file_lock(root.parent / f"{root.name}.lock"):
+        return _build_in(root, cfg, seed=seed, dirs=dirs, cache=cache, zoo=zoo, device=device,
+                         progress=progress, retrain_zoo=retrain_zoo)
+
+
+def _build_in(root: Path, cfg: BenchConfig, *, seed: int, dirs: list[Path], cache: Path,
+              zoo: ModuleType, device: str | None, progress: bool, retrain_zoo: bool) -> Path:
+    """The body of :func:`build_bench`, run while holding the bench folder's lock (its timings
+    leave out the wait for the lock)."""
+    t_start = time.perf_counter()
     timings: dict[str, float] = {}
 
     real = prepare_real_clips(cfg, seed=seed, real_dirs=dirs, root=root, cache_root=cache,

@@ -8,8 +8,10 @@ into the cell tagged ``parameters``, and writes the executed copies to ``noteboo
 a table of wall time and peak memory per notebook.
 
 ``python -m artifactnet_core.experiments.runner run --profile smoke --jobs 2`` is what
-``make test`` runs (its figures go to ``notebooks/executed/smoke/``, never to ``figures/``); ``make reproduce`` runs the
-same with the ``paper`` (GPU) or ``laptop`` profile, writing ``figures/`` and ``data_cards/``.
+``make test`` runs, in the background beside the other tests (``tests/conftest.py``; its figures
+go to a temporary folder; run by hand, to ``notebooks/executed/smoke/``, never to ``figures/``);
+``make reproduce`` runs the same with the ``paper`` (GPU) or ``laptop`` profile, writing
+``figures/`` and ``data_cards/``.
 """
 
 from __future__ import annotations
