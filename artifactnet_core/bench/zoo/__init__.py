@@ -81,9 +81,12 @@ _T, _S, _R, _P, _I, _M, _V = FAMILIES
 #: paper profiles). Trained on one CPU thread for the laptop zoo (held-out envelope r /
 #: centred log-mel r, floor 0.80 / 0.70): melvoc_melphase_fsq_s256 0.799 / 0.688 at 2,000
 #: steps, 0.839 / 0.711 at 3,600 (shipped); snake_rvq_s512 0.803 / 0.680 at 3,200, 0.827 / 0.695
-#: at 5,000 (24 instead of 12 codebooks: 0.836 / 0.693); resize_nearest_cont_s256 0.784 / 0.584
-#: at 2,600, 0.817 / 0.598 at 6,400. The last two stay out of the laptop profile until a longer
-#: (GPU) run brings them over the floor. The 32 kHz ones at their full recipe, one CPU thread
+#: at 5,000 (24 instead of 12 codebooks: 0.836 / 0.693), 0.850 / 0.709 / 5.3 dB (chance 17.7 dB)
+#: at 8,000 (2026-11-28, shipped; not in the laptop profile yet: profiles.py);
+#: resize_nearest_cont_s256 0.784 / 0.584 at 2,600, 0.817 / 0.598 at 6,400 (600-step probes:
+#: as is 0.518 / 0.514, refined top stage 0.576 / 0.535, min_width 32 0.480 / 0.485, both
+#: 0.491 / 0.488): it stays out of the laptop profile until a longer (GPU) run brings it over
+#: the floor. The 32 kHz ones at their full recipe, one CPU thread
 #: each (2026-11-27; in-band, against the input band-limited at 16 kHz: envelope r / centred
 #: log-mel r / distance, chance 16.3 dB, ceiling 6.5 dB): tconv_rvq_s320 0.831 / 0.704 / 5.3,
 #: istft_rvq_s320 0.812 / 0.715 / 5.3, snake_fsq_s320 0.832 / 0.714 / 5.2 (shipped);
@@ -93,13 +96,14 @@ _T, _S, _R, _P, _I, _M, _V = FAMILIES
 #: resize_linear_fsq_s320 (linear interpolation) 0.471 / 0.525 / 7.4, its loss flat at ~4.8
 #: from step 400 on (600-step probes: linear 5.2, linear + refined top stages 5.0, nearest 4.5),
 #: so the family's 32 kHz variant resizes by nearest neighbour: resize_nearest_fsq_s320 0.729 /
-#: 0.653 / 5.8 at 5,000 steps (under the floor, like the family's other variant: the resize
-#: family is the one the CPU budget has not brought over it).
+#: 0.653 / 5.8 at 5,000 steps; with its two top stages refined as well (what helped the 44.1 kHz
+#: variant's 600-step probe) 0.682 / 0.632 / 6.1, worse (2026-11-28). Both under the floor: the
+#: resize family is the one the CPU budget has not brought over it.
 ZOO: tuple[GeneratorSpec, ...] = (
     GeneratorSpec("tconv_cont_s256", _T, "continuous", (4, 4, 4, 4), width=192, steps=3200),
     GeneratorSpec("tconv_rvq_s320", _T, "rvq", (8, 5, 4, 2), internal_sr=32_000,
                   latent_dim=128, steps=4000),
-    GeneratorSpec("snake_rvq_s512", _S, "rvq", (8, 8, 4, 2), latent_dim=128, steps=5000),
+    GeneratorSpec("snake_rvq_s512", _S, "rvq", (8, 8, 4, 2), latent_dim=128, steps=8000),
     GeneratorSpec("snake_fsq_s320", _S, "fsq", (8, 5, 4, 2), internal_sr=32_000, latent_dim=32,
                   steps=4000),
     GeneratorSpec("resize_nearest_cont_s256", _R, "continuous", (4, 4, 4, 4), width=192,
