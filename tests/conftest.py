@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import shutil  # noqa: E402
+import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -50,7 +51,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         runner = subprocess.Popen(
             [sys.executable, "-m", "artifactnet_core.experiments.runner", "run", "--profile",
              "smoke", "--seed", "0", "--jobs", "2", "--output-dir", str(root / "executed")],
-            stdout=log, stderr=subprocess.STDOUT, env=env)
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     session.config.stash[_NOTEBOOK_RUN] = (root, runner)
 
 
@@ -59,8 +60,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if started is None:
         return
     root, runner = started
-    if runner.poll() is None:  # interrupted before its tests ran
-        runner.kill()
+    if runner.poll() is None:  # interrupted before its tests ran: stop it and its kernels
+        os.killpg(runner.pid, signal.SIGKILL)
         runner.wait()
     if exitstatus == 0:  # a failed run keeps its folder (the failure names it)
         shutil.rmtree(root, ignore_errors=True)
