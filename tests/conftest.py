@@ -7,6 +7,7 @@ import os
 # Before anything imports torch: see artifactnet_core/__init__.py.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import contextlib  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
@@ -61,7 +62,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     root, runner = started
     if runner.poll() is None:  # interrupted before its tests ran: stop it and its kernels
-        os.killpg(runner.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it may end between poll and kill
+            os.killpg(runner.pid, signal.SIGKILL)
         runner.wait()
     if exitstatus == 0:  # a failed run keeps its folder (the failure names it)
         shutil.rmtree(root, ignore_errors=True)
