@@ -1,4 +1,4 @@
-"""Where and how torch runs: device choice, seeding, learning-rate schedules.
+"""Where and how torch runs: device choice, CPU threads, seeding, learning-rate schedules.
 
 One place for what every training loop (UNet, classifier, zoo generators, SpecTTTra) and the
 command line need, so they cannot drift apart.
@@ -6,8 +6,13 @@ command line need, so they cannot drift apart.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import random
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -45,6 +50,99 @@ def gpu_autocast(device: torch.device) -> torch.autocast:
     """
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16,
                           enabled=device.type == "cuda")
+
+
+@contextlib.contextmanager
+def single_intraop_thread() -> Iterator[None]:
+    """Run torch's CPU ops in the calling thread on one intra-op thread; restore on exit."""
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def flush_denormals() -> Iterator[None]:
+    """Flush subnormal floats to zero (x86 FTZ / DAZ) in the calling thread; off again on exit.
+
+    Arithmetic on subnormals (magnitudes under 1.2e-38 in float32) takes a slow microcode path
+    on x86 CPUs. Training a zoo generator on one CPU thread slowed from 2.9 to 0.5 steps/s
+    over its first 2,000 steps without this, and held 2.7-2.8 steps/s with it
+    (resize_nearest_cont_s256, Sapphire Rapids, 2026-12-04). The flags belong to a thread:
+    OpenMP workers that torch starts later inherit them, ones already running do not (on more
+    than one thread, enter this before the first parallel torch op). Values below 1.2e-38
+    become 0, which no loss here can tell apart.
+    """
+    supported = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if supported:
+            torch.set_flush_denormal(False)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
+_pool_lock = threading.Lock()
+
+
+def _worker_pool() -> ThreadPoolExecutor:
+    # One pool per process: a forked child (a DataLoader or scan worker) inherits the parent's
+    # pool object but not its threads, so it gets its own.
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                       thread_name_prefix="artifactnet-cpu")
+            _pool_pid = os.getpid()
+        return _pool
+
+
+def map_batch_single_threaded(fn: Callable[[torch.Tensor], tuple[torch.Tensor, ...]],
+                              x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``fn(x)`` on the CPU with the batch (dim 0) split into one part per torch thread, each
+    part computed by a worker thread whose torch ops run single-threaded.
+
+    For work made of many small elementwise ops (HPSS: about a thousand ``minimum`` /
+    ``maximum`` calls per spectrogram) torch's own intra-op parallelism pays an OpenMP wake-up
+    per op, and with ``OMP_WAIT_POLICY=PASSIVE`` (which the package sets, for shared machines)
+    that costs more than the op. On 2 idle cores (``benchmarks/speed.py``, 2026-12-04) one
+    4 s chunk's HPSS took 90 ms on 2 intra-op threads and 20 ms this way; 4 chunks 150 ms
+    against 55 ms. One part (a batch of 1, one thread, a GPU
+    tensor, autograd on, or a graph being traced or compiled) runs ``fn(x)`` in the calling
+    thread, single-threaded on the CPU. ``fn`` must treat the items of the batch
+    independently; the result is then identical to ``fn(x)``.
+
+    Parameters
+    ----------
+    fn : callable
+        Maps a batch to a tuple of tensors whose dim 0 is the batch.
+    x : torch.Tensor
+        Input batch, ``(batch, ...)``.
+    """
+    if x.device.type != "cpu":
+        return fn(x)
+    if (torch.is_grad_enabled() or torch.jit.is_tracing() or torch.compiler.is_compiling()
+            or torch.onnx.is_in_onnx_export()):
+        return fn(x)
+    parts = min(torch.get_num_threads(), os.cpu_count() or 1, x.shape[0] if x.ndim else 1)
+    if parts <= 1:
+        with single_intraop_thread():
+            return fn(x)
+    inference = torch.is_inference_mode_enabled()
+
+    def run(part: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        # Grad and inference mode are per thread: the worker takes the caller's.
+        with torch.inference_mode(inference), torch.no_grad(), single_intraop_thread():
+            return fn(part)
+
+    outputs = list(_worker_pool().map(run, x.tensor_split(parts, dim=0)))
+    return tuple(torch.cat(pieces, dim=0) for pieces in zip(*outputs, strict=True))
 
 
 def seed_everything(seed: int) -> None:

@@ -4,9 +4,11 @@ For the shipped detector and real music (Wesnoth tracks, installed by ``make sys
 for each variant the largest, 99th-percentile and median ``|P_variant - P_fp32|`` over 4 s
 chunks, and the seconds per chunk. Variants name the UNet blocks that stay float32 (``inc``:
 the first level's two convolutions, ``down0..3``, ``up0..3``, ``head``: the 1x1 output
-convolution); the rest runs in bfloat16 as in ``ArtifactUNet.infer(precision="bf16")``.
+convolution); the rest runs in bfloat16, the input rounded to bfloat16 first. ``default`` is
+``ArtifactUNet.infer(precision="bf16")`` itself, whose first level (input included) stays
+float32.
 
-    python benchmarks/bf16_blocks.py --tracks 3 --variants "" head inc,head inc,head,up3
+    python benchmarks/bf16_blocks.py --tracks 15 --variants "" default inc,up3
 
 On a CPU without AVX-512 BF16 the bfloat16 convolutions are emulated (slow), but they round as
 the native ones do, so the differences still hold; the times do not.
@@ -40,7 +42,8 @@ class _Float32:
 
 
 def _blocks(unet, keep: set[str]):
-    bf16, fp32 = unet._fold(torch.bfloat16), unet._fold(torch.float32)
+    bf16 = unet._fold(torch.bfloat16, float32_first_level=False)
+    fp32 = unet._fold(torch.float32)
     inc = _Float32(fp32[0]) if "inc" in keep else bf16[0]
     down = [_Float32(fp32[1][k]) if f"down{k}" in keep else bf16[1][k] for k in range(4)]
     up = [_Float32(fp32[2][k]) if f"up{k}" in keep else bf16[2][k] for k in range(4)]
@@ -49,14 +52,15 @@ def _blocks(unet, keep: set[str]):
 
 
 @torch.no_grad()
-def _residual(unet, mag: torch.Tensor, keep: set[str] | None) -> torch.Tensor:
-    if keep is None:
-        return unet.infer(mag, precision="fp32")
+def _residual(unet, mag: torch.Tensor, keep: set[str] | str | None) -> torch.Tensor:
+    if keep is None or keep == "default":
+        return unet.infer(mag, precision="fp32" if keep is None else "bf16")
     return unet._infer(mag, torch.bfloat16, _blocks(unet, keep))
 
 
 @torch.no_grad()
-def _proba(model, audio: torch.Tensor, keep: set[str] | None, batch: int = 4) -> torch.Tensor:
+def _proba(model, audio: torch.Tensor, keep: set[str] | str | None,
+           batch: int = 4) -> torch.Tensor:
     out = []
     for start in range(0, len(audio), batch):
         mag = model.spectrogram(audio[start:start + batch])
@@ -69,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tracks", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=32.0, help="per track")
-    parser.add_argument("--variants", nargs="*", default=["", "head", "inc,head"],
-                        help="comma-separated float32 blocks per variant ('' = all bfloat16)")
+    parser.add_argument("--variants", nargs="*", default=["", "default", "inc,up3"],
+                        help="comma-separated float32 blocks per variant ('' = all bfloat16, "
+                             "'default' = the bf16 path as shipped: first level float32)")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     if args.threads:
@@ -83,12 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(files)} tracks, {len(audio)} chunks, {torch.get_num_threads()} threads")
     ref = _proba(model, audio, None)
     for variant in args.variants:
-        keep = {b for b in variant.split(",") if b}
+        keep = variant if variant == "default" else {b for b in variant.split(",") if b}
         t0 = time.perf_counter()
         p = _proba(model, audio, keep)
         seconds = (time.perf_counter() - t0) / len(audio)
         d = (p - ref).abs()
-        print(f"float32 blocks {sorted(keep) or '(none)'}: max |dP| {d.max():.2e}, "
+        label = ("infer(precision='bf16')" if keep == "default"
+                 else f"float32 blocks {sorted(keep) or '(none)'}")
+        print(f"{label}: max |dP| {d.max():.2e}, "
               f"p99 {d.quantile(0.99):.2e}, median {d.median():.2e}; {seconds:.2f} s/chunk")
     return 0
 

@@ -21,8 +21,9 @@ same audio and the paper's architecture (UNet base width 32, 3.68M parameters, C
     - ``compiled`` (``--compile``): the default path with ``ArtifactUNet.compile_inference``
       (``torch.compile``, weights frozen), compile time printed;
 * where the time goes: STFT, UNet, the two HPSS medians (sorting vs selection network vs
-  librosa/scipy), mel maps + CNN; thread count; and decoding a real file, alone and overlapped
-  with inference;
+  librosa/scipy), HPSS on torch's intra-op threads vs the batch shared out among single-threaded
+  workers (the default, ``runtime.map_batch_single_threaded``), mel maps + CNN; thread count;
+  and decoding a real file, alone and overlapped with inference;
 * training: one UNet step at the laptop recipe's batch and crop, float32 (what CPU training
   uses) vs bfloat16 autocast (the lever for the laptop run's wall time, not switched on).
 
@@ -62,7 +63,7 @@ from artifactnet_core.detector.model import (  # noqa: E402
     load_model,
     predict_chunks,
 )
-from artifactnet_core.detector.spectral import hpss, median_filter  # noqa: E402
+from artifactnet_core.detector.spectral import _hpss, hpss, median_filter  # noqa: E402
 from artifactnet_core.detector.unet import bf16_inference_available  # noqa: E402
 
 SR = 44_100
@@ -292,7 +293,8 @@ def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
             ("median freq, sort", lambda: median_filter(residual, kernel_size=k, dim=-2,
                                                         method="sort")),
             ("median freq, network", lambda: median_filter(residual, kernel_size=k, dim=-2)),
-            ("HPSS (network)", lambda: hpss(residual, kernel_size=k)),
+            ("HPSS, intra-op threads", lambda: _hpss(residual, kernel_size=k, power=2.0)),
+            ("HPSS (default)", lambda: hpss(residual, kernel_size=k)),
             ("mel maps + CNN", lambda: model.classify_base(
                 model.featurizer.maps_from_parts(mag, residual, residual, residual))),
         ]
@@ -301,6 +303,11 @@ def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
             if model.unet is None and name.startswith("UNet"):
                 continue
             print(f"  {name:<22} {1e3 * best_of(fn, repeat):8.1f} ms")
+        batch = model.residual(model.spectrogram(chunks))
+        t_threads = best_of(lambda: _hpss(batch, kernel_size=k, power=2.0), repeat)
+        t_split = best_of(lambda: hpss(batch, kernel_size=k), repeat)
+        print(f"  HPSS of {len(batch)} chunks at once: default {t_threads / t_split:.1f}x faster than "
+              f"intra-op threads ({1e3 * t_split:.1f} vs {1e3 * t_threads:.1f} ms)")
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:

@@ -2,10 +2,12 @@
 keeps to its memory budget.
 
 Tolerance: P(AI) within 1e-3 of float32 eager (issue 15's target) for the float32 fast paths
-(folded, compiled, ONNX). The bfloat16 UNet misses that target for the shipped width-32 model:
-over 109 chunks of 15 Wesnoth tracks its P(AI) differs from float32 by at most 4.1e-3 (median
-6e-5, 99th percentile 3.3e-3), so its guard is 5e-3. The notebooks' features were computed on
-that path (``ArtifactUNet.infer``, bfloat16 on this CPU), so the published numbers are its own.
+(folded, compiled, ONNX). The bfloat16 UNet (first level float32) misses that target for the
+shipped width-32 model: over 302 chunks of the 41 Wesnoth tracks its P(AI) differs from
+float32 by at most 2.1e-3 (99th percentile 1.2e-3, median 3e-5; all-bfloat16: 6.7e-3;
+``python benchmarks/bf16_blocks.py --tracks 41 --variants "" default``), so its guard is
+2.5e-3. The notebooks' features are computed on that path (``ArtifactUNet.infer``, bfloat16
+on a CPU with AVX-512 BF16), so the published numbers are its own.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from artifactnet_core.detector.unet import ArtifactUNet, upsample_bilinear
 #: A recording shipped by Debian (wesnoth-1.16-music, installed by `make sysdeps`).
 REAL_MUSIC = Path("/usr/share/games/wesnoth/1.16/data/core/music/battle.ogg")
 P_TOLERANCE = 1e-3
-BF16_P_TOLERANCE = 5e-3
+BF16_P_TOLERANCE = 2.5e-3
 SR = 44_100
 CHUNK = 176_400
 

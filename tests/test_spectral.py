@@ -92,6 +92,38 @@ def test_hpss_is_batched(mag_ref):
     np.testing.assert_allclose(harmonic[1].numpy(), 0.5 * harmonic[0].numpy(), rtol=1e-5)
 
 
+def test_hpss_batch_split_across_threads_is_exact(mag_ref):
+    """The CPU path shares a batch's spectrograms out among worker threads
+    (runtime.map_batch_single_threaded): same values as one call on the whole batch, in every
+    grad mode, and the caller's thread count is left as it was."""
+    import threading
+
+    from artifactnet_core.runtime import map_batch_single_threaded
+
+    gen = torch.Generator().manual_seed(3)
+    batch = torch.from_numpy(mag_ref)[None, None] * torch.rand(5, 2, 1, 1, generator=gen)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # two parts even on a one-core runner
+    try:
+        reference = S._hpss(batch, kernel_size=31, power=2.0)
+        for mode in (torch.inference_mode, torch.no_grad, torch.enable_grad):
+            with mode():
+                split = S.hpss(batch)
+            assert all(torch.equal(a, b) for a, b in zip(split, reference, strict=True)), mode
+        with torch.inference_mode():
+            parts = map_batch_single_threaded(
+                lambda x: (x.new_full((len(x),), float(torch.get_num_threads())),), batch)[0]
+            assert parts.tolist() == [1.0] * len(batch)  # each part ran single-threaded
+        assert torch.get_num_threads() == 2
+        seen = []
+        worker = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        worker.start()
+        worker.join()
+        assert seen == [2]  # a thread started afterwards gets the caller's count
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_median_filter_short_signal_matches_scipy():
     from scipy.ndimage import median_filter
 

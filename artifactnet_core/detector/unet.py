@@ -49,6 +49,14 @@ def inference_dtype(device: torch.device | str, precision: str = "auto") -> torc
     return torch.bfloat16 if precision == "bf16" else torch.float32
 
 
+def inference_path(device: torch.device | str, precision: str = "auto") -> str:
+    """Name of the arithmetic :meth:`ArtifactUNet.infer` does on ``device``: caches of its
+    outputs (the training pipeline's feature store) carry it, so maps computed in float32 and
+    in bfloat16, or before and after a change of the bfloat16 path, are never mixed."""
+    return ("bf16-fp32-first-level" if inference_dtype(device, precision) == torch.bfloat16
+            else "fp32")
+
+
 def upsample_bilinear(y: torch.Tensor, size: Sequence[int], *,
                       max_elements: int | None = None) -> torch.Tensor:
     """Bilinear resize of ``(batch, channels, h, w)`` to ``size`` (``align_corners=False``).
@@ -94,9 +102,12 @@ def _fold_batch_norm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[torch.Tensor,
 
 class _FoldedConvs:
     """Convolutions with batch norm folded in, each followed by ReLU: a
-    :class:`DoubleConv` for inference, in one dtype and channels-last layout."""
+    :class:`DoubleConv` for inference, in one dtype and channels-last layout. The input is cast
+    to that dtype and the output to ``out_dtype`` (default: the same)."""
 
-    def __init__(self, pairs: list[tuple[nn.Conv2d, nn.BatchNorm2d]], dtype: torch.dtype):
+    def __init__(self, pairs: list[tuple[nn.Conv2d, nn.BatchNorm2d]], dtype: torch.dtype,
+                 out_dtype: torch.dtype | None = None):
+        self.dtype, self.out_dtype = dtype, out_dtype or dtype
         self.layers = []
         for conv, bn in pairs:
             weight, bias = _fold_batch_norm(conv, bn)
@@ -104,9 +115,10 @@ class _FoldedConvs:
                                 bias.to(dtype), conv.padding))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.dtype)
         for weight, bias, padding in self.layers:
             x = F.conv2d(x, weight, bias, padding=padding).relu_()
-        return x
+        return x.to(self.out_dtype)
 
 
 class DoubleConv(nn.Module):
@@ -229,10 +241,15 @@ class ArtifactUNet(nn.Module):
                 self._folded = cached = (key, self._fold(dtype))
         return cached[1]
 
-    def _fold(self, dtype: torch.dtype) -> tuple[Callable, list, list, Callable]:
+    def _fold(self, dtype: torch.dtype, *,
+              float32_first_level: bool = True) -> tuple[Callable, list, list, Callable]:
+        # The first level (the input and its two full-resolution convolutions, about 5 % of the
+        # work) stays float32 in a bfloat16 network: it holds most of bfloat16's error in P(AI)
+        # (benchmarks/bf16_blocks.py). ``False`` rounds it too (the benchmark's baseline).
+        first = torch.float32 if float32_first_level else dtype
         head_w = self.head.weight.to(dtype).contiguous(memory_format=torch.channels_last)
         head_b = self.head.bias.to(dtype)
-        return (_FoldedConvs(self.inc.conv_bn_pairs(), dtype),
+        return (_FoldedConvs(self.inc.conv_bn_pairs(), first, out_dtype=dtype),
                 [_FoldedConvs(b.conv_bn_pairs(), dtype) for b in self.down],
                 [_FoldedConvs(b.conv_bn_pairs(), dtype) for b in self.up],
                 functools.partial(F.conv2d, weight=head_w, bias=head_b))
@@ -257,9 +274,12 @@ class ArtifactUNet(nn.Module):
         float32 out.
 
         Batch norm is folded into the convolutions, activations are channels-last, and where
-        bfloat16 is fast (:func:`bf16_inference_available`; ``precision="auto"``) the whole
-        network runs in bfloat16 - about 2.5x faster than float32 on a CPU with AVX-512 BF16 and
-        on tensor-core GPUs - while the mask and the product with ``|X|`` stay in float32.
+        bfloat16 is fast (:func:`bf16_inference_available`; ``precision="auto"``) the network
+        runs in bfloat16 - about 3x faster than float32 on a CPU with AVX-512 BF16 / AMX and on
+        tensor-core GPUs - except its first level (input and two full-resolution
+        convolutions, about 5 % of the work), and the mask and the product with ``|X|``,
+        which stay float32: that keeps P(AI) within 1e-3 of float32 on real music
+        (``benchmarks/bf16_blocks.py``; all-bfloat16 moved it by up to 3.9e-3).
         Feature extraction for training and ``artifactnet detect`` both go through here, so they
         always see the same residual.
 
@@ -279,9 +299,9 @@ class ArtifactUNet(nn.Module):
     def _infer(self, mag: torch.Tensor, dtype: torch.dtype,
                blocks: tuple[Callable, list, list, Callable] | None = None) -> torch.Tensor:
         # ``blocks``: folded blocks to run instead of this dtype's own (benchmarks/bf16_blocks.py
-        # mixes float32 ones in); the input enters in ``dtype``.
+        # mixes float32 ones in); each block casts its input to its own dtype.
         inc, down, up, head = blocks if blocks is not None else self._inference_blocks(dtype)
         x, (freq, frames) = self._network_input(mag, None)
-        x = x.to(dtype).contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)  # the first level casts it
         logits = self._unet(x, inc, down, up, head)
         return self._bound(logits[:, 0, :freq, :frames].float()) * mag

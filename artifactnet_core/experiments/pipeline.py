@@ -32,7 +32,7 @@ from artifactnet_core.checkpoint import load_checkpoint, save_checkpoint
 from artifactnet_core.detector.calibration import fit_platt, operating_points
 from artifactnet_core.detector.config import MASK_BOUND, ArtifactNetConfig
 from artifactnet_core.detector.model import ArtifactNet, load_model, save_model
-from artifactnet_core.detector.unet import ArtifactUNet
+from artifactnet_core.detector.unet import ArtifactUNet, inference_path
 from artifactnet_core.experiments.data import BenchData, assigned_version, training_items
 from artifactnet_core.experiments.evaluation import track_scores
 from artifactnet_core.experiments.featurestore import FeatureStore, per_clip
@@ -258,6 +258,8 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
         unet, unet_history, store_key, timings["unet_s"] = get_unet(
             data, unet_recipe, config=config, device=device, progress=progress)
         model.unet.load_state_dict(unet.state_dict())
+        # Maps from the float32 and the bfloat16 UNet path are cached apart.
+        store_key = f"{store_key}-{inference_path(dev)}"
     else:
         store_key = "magnitude"
     clf_recipe = dataclasses.replace(profile.classifier, feature_set=feature_set,

@@ -21,7 +21,7 @@ from artifactnet_core.bench.zoo.models import (
 )
 from artifactnet_core.detector import spectral
 from artifactnet_core.detector.config import SAMPLE_RATE
-from artifactnet_core.runtime import cosine_schedule, resolve_device
+from artifactnet_core.runtime import cosine_schedule, flush_denormals, resolve_device
 
 
 def multi_resolution_stft_loss(estimate: torch.Tensor, target: torch.Tensor, *,
@@ -172,21 +172,23 @@ def train_generator(spec: GeneratorSpec, train_clips: list[np.ndarray], *, steps
     t0, c0 = time.perf_counter(), time.process_time()
     bar = tqdm(range(steps), desc=f"train {spec.name}", disable=not progress, leave=False,
                mininterval=5.0)
-    for i in bar:
-        for group in opt.param_groups:
-            group["lr"] = cosine_schedule(i, total=steps, warmup=warm, peak=spec.lr, floor=0.05)
-        x = torch.from_numpy(_sample_batch(clips, rng, spec.batch, length)).to(dev)
-        y, aux = model(x)
-        loss, parts = generator_loss(spec, y, x, aux)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        curve.append(float(loss.detach()))
-        for k, v in parts.items():
-            parts_log.setdefault(k, []).append(float(v.detach()))
-        if i % 10 == 0:
-            bar.set_postfix(loss=f"{np.mean(curve[-10:]):.3f}")
+    with flush_denormals():  # subnormals slowed CPU training about 5x (runtime.flush_denormals)
+        for i in bar:
+            for group in opt.param_groups:
+                group["lr"] = cosine_schedule(i, total=steps, warmup=warm, peak=spec.lr,
+                                              floor=0.05)
+            x = torch.from_numpy(_sample_batch(clips, rng, spec.batch, length)).to(dev)
+            y, aux = model(x)
+            loss, parts = generator_loss(spec, y, x, aux)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            curve.append(float(loss.detach()))
+            for k, v in parts.items():
+                parts_log.setdefault(k, []).append(float(v.detach()))
+            if i % 10 == 0:
+                bar.set_postfix(loss=f"{np.mean(curve[-10:]):.3f}")
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     model = model.cpu().eval()
     tail = max(1, min(50, steps // 5))
