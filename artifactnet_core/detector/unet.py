@@ -49,12 +49,18 @@ def inference_dtype(device: torch.device | str, precision: str = "auto") -> torc
     return torch.bfloat16 if precision == "bf16" else torch.float32
 
 
+#: Whether a bfloat16 :meth:`ArtifactUNet.infer` keeps its first level (input and two
+#: full-resolution convolutions) in float32; :func:`inference_path` names it.
+BF16_FLOAT32_FIRST_LEVEL = True
+
+
 def inference_path(device: torch.device | str, precision: str = "auto") -> str:
     """Name of the arithmetic :meth:`ArtifactUNet.infer` does on ``device``: caches of its
     outputs (the training pipeline's feature store) carry it, so maps computed in float32 and
     in bfloat16, or before and after a change of the bfloat16 path, are never mixed."""
-    return ("bf16-fp32-first-level" if inference_dtype(device, precision) == torch.bfloat16
-            else "fp32")
+    if inference_dtype(device, precision) != torch.bfloat16:
+        return "fp32"
+    return "bf16-fp32-first-level" if BF16_FLOAT32_FIRST_LEVEL else "bf16"
 
 
 def upsample_bilinear(y: torch.Tensor, size: Sequence[int], *,
@@ -241,8 +247,8 @@ class ArtifactUNet(nn.Module):
                 self._folded = cached = (key, self._fold(dtype))
         return cached[1]
 
-    def _fold(self, dtype: torch.dtype, *,
-              float32_first_level: bool = True) -> tuple[Callable, list, list, Callable]:
+    def _fold(self, dtype: torch.dtype, *, float32_first_level: bool = BF16_FLOAT32_FIRST_LEVEL
+              ) -> tuple[Callable, list, list, Callable]:
         # The first level (the input and its two full-resolution convolutions, about 5 % of the
         # work) stays float32 in a bfloat16 network: it holds most of bfloat16's error in P(AI)
         # (benchmarks/bf16_blocks.py). ``False`` rounds it too (the benchmark's baseline).

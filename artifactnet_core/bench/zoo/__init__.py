@@ -87,8 +87,8 @@ _T, _S, _R, _P, _I, _M, _V = FAMILIES
 #: as is 0.518 / 0.514, refined top stage 0.576 / 0.535, min_width 32 0.480 / 0.485, both
 #: 0.491 / 0.488), with its top stage refined at the full 6,400 steps 0.865 / 0.667 / 6.1 dB
 #: (2026-12-04, still under on the centred log-mel r; spec unchanged): it stays out of the
-#: laptop profile until a longer (GPU) run brings it over the floor. The 32 kHz ones at their full recipe, one CPU thread
-#: each (2026-11-27; in-band, against the input band-limited at 16 kHz: envelope r / centred
+#: laptop profile until a longer (GPU) run brings it over the floor. The 32 kHz ones at their
+#: full recipe, one CPU thread each (2026-11-27; in-band, against the input band-limited at 16 kHz: envelope r / centred
 #: log-mel r / distance, chance 16.3 dB, ceiling 6.5 dB): tconv_rvq_s320 0.831 / 0.704 / 5.3,
 #: istft_rvq_s320 0.812 / 0.715 / 5.3, snake_fsq_s320 0.832 / 0.714 / 5.2 (shipped);
 #: mrf_rvq_s320 0.796 / 0.679 / 5.5 at 4,000 steps, 0.823 / 0.702 / 5.3 at 6,000 (shipped);
