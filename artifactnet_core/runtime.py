@@ -38,18 +38,44 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return dev
 
 
-def gpu_autocast(device: torch.device) -> torch.autocast:
-    """bfloat16 autocast on a CUDA device, a no-op context anywhere else.
+def fast_bf16(device: torch.device | str) -> bool:
+    """Whether bfloat16 convolutions and matmuls are fast on ``device``: a CUDA GPU with
+    bfloat16 (Ampere on), or a CPU whose oneDNN has a bfloat16 path (x86 with AVX-512, best
+    with AVX-512 BF16 or AMX; Arm with BF16). ``ARTIFACTNET_BF16=0`` turns bfloat16 off
+    everywhere: the UNet's inference path and training both stay float32."""
+    if os.environ.get("ARTIFACTNET_BF16", "1") == "0":
+        return False
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def training_precision(device: torch.device | str) -> str:
+    """``"bf16"`` where :func:`fast_bf16`, else ``"fp32"``: the precision of the training
+    forward passes (:func:`training_autocast`). Cache keys of trained models carry it, so
+    weights trained in float32 and in bfloat16 are never mixed."""
+    return "bf16" if fast_bf16(device) else "fp32"
+
+
+def training_autocast(device: torch.device | str) -> torch.autocast:
+    """bfloat16 autocast where bfloat16 is fast (:func:`fast_bf16`), a no-op context elsewhere.
 
     The training forward passes of the UNet, the classifier and SpecTTTra (and SpecTTTra's
-    scoring; the detector's own inference path picks its precision itself) run in it. On a GPU
-    bfloat16 is the fast path (a UNet training step at batch 16 on an H100: 78 ms against
-    106 ms in float32, issue 15); on the CPU training stays float32, so the laptop protocol's
-    models, caches and numbers do not depend on whether a CPU has fast bfloat16. Loss terms are
-    computed in float32 outside it.
+    scoring; the detector's own inference path picks its precision itself) run in it; weights,
+    optimiser state and loss terms stay float32. It is the fast path wherever it is enabled: a
+    UNet training step at batch 16 on an H100 took 78 ms against 106 ms in float32, and on
+    2 cores of a Sapphire Rapids CPU (AMX) the laptop recipe's UNet step was 2.56x faster
+    (``benchmarks/README.md``, issue 15). A CPU without fast bfloat16 trains in float32, as
+    everything did before, so its models differ from an AMX machine's by training noise (the
+    seed-to-seed spread bounds it), not by design.
     """
+    device = torch.device(device)
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16,
-                          enabled=device.type == "cuda")
+                          enabled=fast_bf16(device))
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ imports only the detector's model code and makes its own audio. Prints numbers; 
    pool of CPU worker processes while the GPU scores the chunks already decoded; files/s and
    audio-hours scored per hour.
 3. **UNet training step** at the paper profile's batch and crop: float32 against the bfloat16
-   autocast that training uses on CUDA (:func:`artifactnet_core.runtime.gpu_autocast`),
+   autocast that training uses (:func:`artifactnet_core.runtime.training_autocast`),
    forward, backward and AdamW step; ratio first.
 
     python benchmarks/gpu.py                 # on a CUDA machine (about 3-4 minutes)
@@ -53,7 +53,7 @@ from artifactnet_core.detector.model import (  # noqa: E402
 from artifactnet_core.detector.spectral import hpss, median_filter, softmask  # noqa: E402
 from artifactnet_core.detector.unet import ArtifactUNet, inference_dtype  # noqa: E402
 from artifactnet_core.profiles import get_profile  # noqa: E402
-from artifactnet_core.runtime import gpu_autocast  # noqa: E402
+from artifactnet_core.runtime import training_autocast  # noqa: E402
 
 SR = 44_100
 
@@ -261,11 +261,12 @@ def end_to_end(model: ArtifactNet, device: torch.device, args: argparse.Namespac
 
 
 def training_step(config: ArtifactNetConfig, device: torch.device, args: argparse.Namespace, *,
-                  profile: str = "paper", autocast=gpu_autocast, label: str = "3.") -> None:
+                  profile: str = "paper", autocast=training_autocast,
+                  label: str = "3.") -> None:
     """Time one UNet training step (forward, L1 of log-compressed residuals as in training,
     backward, AdamW) at ``profile``'s batch and crop, in float32 and under ``autocast(device)``
-    (default :func:`gpu_autocast`, what training uses), and print both.
-    ``benchmarks/speed.py`` passes a CPU bfloat16 autocast and the laptop recipe."""
+    (default :func:`training_autocast`, what training uses), and print both.
+    ``benchmarks/speed.py`` runs it on the CPU with the laptop recipe."""
     recipe = get_profile(profile).unet
     batch, bins, frames = recipe.batch_size, recipe.crop_bins, recipe.crop_frames
     if args.quick:

@@ -24,8 +24,8 @@ same audio and the paper's architecture (UNet base width 32, 3.68M parameters, C
   librosa/scipy), HPSS on torch's intra-op threads vs the batch shared out among single-threaded
   workers (the default, ``runtime.map_batch_single_threaded``), mel maps + CNN; thread count;
   and decoding a real file, alone and overlapped with inference;
-* training: one UNet step at the laptop recipe's batch and crop, float32 (what CPU training
-  uses) vs bfloat16 autocast (the lever for the laptop run's wall time, not switched on).
+* training: one UNet step at the laptop recipe's batch and crop, float32 vs the bfloat16
+  autocast training uses where the CPU has fast bfloat16 (``runtime.training_autocast``).
 
     python benchmarks/speed.py                     # paper-size model, 4 chunks (16 s)
     python benchmarks/speed.py --weights shipped   # the model `artifactnet detect` uses
@@ -64,7 +64,7 @@ from artifactnet_core.detector.model import (  # noqa: E402
     predict_chunks,
 )
 from artifactnet_core.detector.spectral import _hpss, hpss, median_filter  # noqa: E402
-from artifactnet_core.detector.unet import bf16_inference_available  # noqa: E402
+from artifactnet_core.runtime import fast_bf16  # noqa: E402
 
 SR = 44_100
 #: A real recording shipped by Debian (wesnoth-1.16-music), when installed.
@@ -212,7 +212,7 @@ def main() -> None:
     load = os.getloadavg()
     others, busiest = other_processes_cpu()
     print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__} on {threads} threads, fast "
-          f"bfloat16: {bf16_inference_available('cpu')}; load average {load[0]:.2f} / "
+          f"bfloat16: {fast_bf16('cpu')}; load average {load[0]:.2f} / "
           f"{load[1]:.2f} / {load[2]:.2f}; other processes use {others:.2f} cores now ("
           + ", ".join(f"{name} {share:.2f}" for name, share in busiest) + ")")
     print(f"model: {weights or 'random weights (speed does not depend on them)'}; UNet base "
@@ -232,7 +232,7 @@ def main() -> None:
         ("predict fp32", lambda: predict_chunks(model, chunks, batch=args.batch,
                                                 precision="fp32"), "fp32"),
         ("predict auto", lambda: predict_chunks(model, chunks, batch=args.batch),
-         "bf16" if bf16_inference_available("cpu") else "fp32"),
+         "bf16" if fast_bf16("cpu") else "fp32"),
     ]
     if not args.no_onnx:
         path = onnx_path(model)
@@ -250,7 +250,7 @@ def main() -> None:
         compile_s = time.perf_counter() - t0
         paths.append((f"compiled ({compile_s:.0f} s once)",
                       lambda: predict_chunks(compiled, chunks, batch=args.batch),
-                      "bf16" if bf16_inference_available("cpu") else "fp32"))
+                      "bf16" if fast_bf16("cpu") else "fp32"))
 
     print("\naudio -> P(AI) per chunk on all threads; gain = eager s / path s; "
           "peak % = GFLOP/s done / matmul peak of the path's dtype")
@@ -269,10 +269,10 @@ def main() -> None:
     components(model, chunks, args.repeat)
     thread_scan(model, chunks, args, threads)
     decode_overlap(model, args, threads)
-    # Training stays float32 on the CPU (runtime.gpu_autocast); this is what bfloat16 would buy.
+    # Training runs in bfloat16 autocast where the CPU has fast bfloat16
+    # (runtime.training_autocast): the same step in float32 and in bfloat16, side by side.
     training_step(cfg, torch.device("cpu"), argparse.Namespace(quick=False, repeat=args.repeat),
-                  profile="laptop", label="training:",
-                  autocast=lambda device: torch.autocast("cpu", dtype=torch.bfloat16))
+                  profile="laptop", label="training:")
 
 
 def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:

@@ -201,14 +201,22 @@ def test_compiled_unet_matches_fp32_eager(chunks):
     assert model.unet._compiled is None
 
 
-def test_gpu_autocast_leaves_cpu_training_in_float32():
-    # Training forward passes run under gpu_autocast: bfloat16 on CUDA only, so the CPU
-    # protocol's models (and every cached number) do not change with the CPU's bf16 support.
-    from artifactnet_core.runtime import gpu_autocast
+def test_training_autocast_follows_fast_bf16(monkeypatch):
+    # Training forward passes run in bfloat16 exactly where the detector's inference path does
+    # (runtime.fast_bf16); ARTIFACTNET_BF16=0 keeps both in float32, bit for bit; the cache key
+    # of a trained model names the precision, so the two kinds of weights are never mixed.
+    from artifactnet_core.runtime import fast_bf16, training_autocast, training_precision
 
     unet = ArtifactUNet(base_width=4)
     mag = torch.rand(1, 1025, 32)
-    with gpu_autocast(torch.device("cpu")):
+    cpu = torch.device("cpu")
+    with training_autocast(cpu):
+        assert torch.is_autocast_enabled("cpu") == fast_bf16(cpu)
+        residual = unet(mag, ArtifactUNet.chunk_scale(mag))
+    assert training_precision(cpu) == ("bf16" if fast_bf16(cpu) else "fp32")
+    monkeypatch.setenv("ARTIFACTNET_BF16", "0")
+    assert training_precision(cpu) == "fp32" and not fast_bf16(cpu)
+    with training_autocast(cpu):
         assert not torch.is_autocast_enabled("cpu")
         residual = unet(mag, ArtifactUNet.chunk_scale(mag))
     assert residual.dtype == torch.float32

@@ -28,6 +28,7 @@ from artifactnet_core.experiments.recipes import (
 )
 from artifactnet_core.experiments.training import UNetItems, train_unet
 from artifactnet_core.profiles import PROFILES, Profile
+from artifactnet_core.runtime import training_precision
 
 CHUNK = ArtifactNetConfig().chunk_samples
 TINY = Profile(
@@ -143,6 +144,7 @@ def test_detector_end_to_end_and_cached(tiny_bench, cache):
     det = pipeline.train_detector(tiny_bench, TINY, seed=0, progress=False)
     assert 0.0 <= det.threshold <= 1.0
     assert det.model.config.info["validation_family"] == "resize"
+    assert det.model.config.info["training_precision"] == training_precision("cpu")
     assert set(det.val_scores["version"]) > {"wav"}  # codec-aware validation
     test = tiny_bench.rows(split="test")
     scores = det.score(test, "wav", progress=False)

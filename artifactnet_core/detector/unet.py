@@ -9,7 +9,6 @@ an artifact, never invent energy that is not there.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Sequence
 
 import torch
@@ -17,21 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from artifactnet_core.detector.config import MASK_BOUND, UNET_BASE_WIDTH, UNET_MULTIPLIERS
-
-
-def bf16_inference_available(device: torch.device | str) -> bool:
-    """Whether bfloat16 convolutions are fast on ``device`` (recent x86 CPUs with AVX-512 BF16
-    or AMX, and GPUs from Ampere on). ``ARTIFACTNET_BF16=0`` turns bfloat16 off everywhere."""
-    if os.environ.get("ARTIFACTNET_BF16", "1") == "0":
-        return False
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
+from artifactnet_core.runtime import fast_bf16
 
 #: Inference precisions of :meth:`ArtifactUNet.infer`.
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -41,11 +26,11 @@ _MAX_KERNEL_ELEMENTS = 2**31 - 1
 
 def inference_dtype(device: torch.device | str, precision: str = "auto") -> torch.dtype:
     """The dtype :meth:`ArtifactUNet.infer` runs its convolutions in: ``bf16`` or ``fp32`` as
-    asked, ``auto``: bfloat16 where it is fast (:func:`bf16_inference_available`)."""
+    asked, ``auto``: bfloat16 where it is fast (:func:`~artifactnet_core.runtime.fast_bf16`)."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; one of {PRECISIONS}")
     if precision == "auto":
-        precision = "bf16" if bf16_inference_available(device) else "fp32"
+        precision = "bf16" if fast_bf16(device) else "fp32"
     return torch.bfloat16 if precision == "bf16" else torch.float32
 
 
@@ -280,7 +265,7 @@ class ArtifactUNet(nn.Module):
         float32 out.
 
         Batch norm is folded into the convolutions, activations are channels-last, and where
-        bfloat16 is fast (:func:`bf16_inference_available`; ``precision="auto"``) the network
+        bfloat16 is fast (:func:`~artifactnet_core.runtime.fast_bf16`; ``precision="auto"``) the network
         runs in bfloat16 - about 3x faster than float32 on a CPU with AVX-512 BF16 / AMX and on
         tensor-core GPUs - except its first level (input and two full-resolution
         convolutions, about 5 % of the work), and the mask and the product with ``|X|``,

@@ -42,6 +42,12 @@ def training_items(rows: pd.DataFrame, *, codec_aware: bool, seed: int) -> list[
     return items
 
 
+def item_labels(rows: pd.DataFrame, *, codec_aware: bool) -> np.ndarray:
+    """1 for AI, 0 for real, one per item of :func:`training_items` of the same arguments."""
+    labels = (rows["label"] == "ai").to_numpy().astype(int)
+    return np.tile(labels, 2 if codec_aware else 1)
+
+
 class BenchData:
     """A built benchmark: its manifest plus its clip versions as arrays.
 

@@ -33,7 +33,12 @@ from artifactnet_core.detector.calibration import fit_platt, operating_points
 from artifactnet_core.detector.config import MASK_BOUND, ArtifactNetConfig
 from artifactnet_core.detector.model import ArtifactNet, load_model, save_model
 from artifactnet_core.detector.unet import ArtifactUNet, inference_path
-from artifactnet_core.experiments.data import BenchData, assigned_version, training_items
+from artifactnet_core.experiments.data import (
+    BenchData,
+    assigned_version,
+    item_labels,
+    training_items,
+)
 from artifactnet_core.experiments.evaluation import track_scores
 from artifactnet_core.experiments.featurestore import FeatureStore, per_clip
 from artifactnet_core.experiments.ledger import charge
@@ -47,7 +52,7 @@ from artifactnet_core.experiments.training import (
 )
 from artifactnet_core.paths import runs_root
 from artifactnet_core.profiles import Profile, get_profile
-from artifactnet_core.runtime import resolve_device
+from artifactnet_core.runtime import resolve_device, training_precision
 
 #: Bump when training or scoring changes meaning: older cached runs are then not reused.
 PIPELINE_VERSION = 3
@@ -147,7 +152,8 @@ def get_unet(data: BenchData, recipe: UNetRecipe, *, config: ArtifactNetConfig,
              device: str | None = None, progress: bool = True
              ) -> tuple[ArtifactUNet, pd.DataFrame, str, float]:
     """Train (or load) the UNet of ``recipe``; returns ``(unet, history, key, seconds)``."""
-    key = recipe_key("unet", data, dataclasses.asdict(recipe), _front_end(config))
+    key = recipe_key("unet", data, dataclasses.asdict(recipe), _front_end(config),
+                     training_precision(resolve_device(device)))
     weights = runs_dir(data) / f"{key}.safetensors"
     hist_path = weights.with_suffix(".history.csv")
 
@@ -178,12 +184,6 @@ def get_unet(data: BenchData, recipe: UNetRecipe, *, config: ArtifactNetConfig,
                         {"recipe": dataclasses.asdict(recipe), "seconds": seconds})
         charge(runs_dir(data), key, "unet", seconds, computed=True)
         return unet, history, key, seconds
-
-
-def _labels(rows: pd.DataFrame, *, codec_aware: bool) -> np.ndarray:
-    # One label per item of training_items(rows): WAV items, then the lossy ones.
-    labels = (rows["label"] == "ai").to_numpy().astype(int)
-    return np.tile(labels, 2 if codec_aware else 1)
 
 
 def calibrate_on_validation(config: ArtifactNetConfig, val_rows: pd.DataFrame,
@@ -267,7 +267,7 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
     store = FeatureStore(data, model, store_key, cache_root=runs_dir(data) / "features",
                          device=dev, batch_size=profile.evaluation.feature_batch)
     key = recipe_key("detector", data, store_key, dataclasses.asdict(clf_recipe), protocol,
-                     exclude)
+                     exclude, training_precision(dev))
     model_path = runs_dir(data) / f"{key}.safetensors"
 
     train_rows = data.rows(split="train", protocol=protocol, exclude_families=exclude)
@@ -275,7 +275,7 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
     val_items = training_items(val_rows, codec_aware=codec_aware, seed=seed)
     t0 = time.perf_counter()
     val_maps, val_owner = store.maps(val_items, progress=progress, desc="val features")
-    val_labels = _labels(val_rows, codec_aware=codec_aware)
+    val_labels = item_labels(val_rows, codec_aware=codec_aware)
 
     def reduce(p: np.ndarray) -> np.ndarray:
         return per_clip(p, val_owner, len(val_items))
@@ -292,7 +292,7 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
             train_maps, train_owner = store.maps(train_items, progress=progress,
                                                  desc="train features")
             timings["features_s"] = time.perf_counter() - t0
-            chunk_labels = _labels(train_rows, codec_aware=codec_aware)[train_owner]
+            chunk_labels = item_labels(train_rows, codec_aware=codec_aware)[train_owner]
             t0 = time.perf_counter()
             classifier, clf_history = train_classifier(
                 train_maps, chunk_labels, val_maps, val_labels, clf_recipe,
@@ -306,6 +306,7 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
             config.info = {"profile": profile.name, "seed": seed, "objective": objective,
                            "codec_aware": codec_aware, "protocol": protocol,
                            "validation_family": val_family, "excluded_families": list(exclude),
+                           "training_precision": training_precision(dev),
                            "bench_sha256": data.sha256,
                            "val_auc": roc_auc(val_labels, p_val), "key": key}
             atomic_write_text(model_path.with_suffix(".history.csv"),

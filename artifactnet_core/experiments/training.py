@@ -51,7 +51,12 @@ from artifactnet_core.experiments.distributed import (
 )
 from artifactnet_core.experiments.metrics import roc_auc
 from artifactnet_core.experiments.recipes import ClassifierRecipe, UNetRecipe
-from artifactnet_core.runtime import cosine_schedule, gpu_autocast, resolve_device, seed_everything
+from artifactnet_core.runtime import (
+    cosine_schedule,
+    resolve_device,
+    seed_everything,
+    training_autocast,
+)
 
 
 def synthetic_artifact(audio: np.ndarray, rng: np.random.Generator, *,
@@ -227,8 +232,9 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
     config : ArtifactNetConfig
         The detector's front end (sample rate, STFT, chunk length) the UNet will serve.
     device : str, optional
-        ``"cpu"``, ``"cuda"`` or ``None`` (auto). On CUDA the forward passes run in bfloat16
-        autocast (:func:`~artifactnet_core.runtime.gpu_autocast`); on the CPU in float32.
+        ``"cpu"``, ``"cuda"`` or ``None`` (auto). The forward passes run in bfloat16 autocast
+        where bfloat16 is fast (a recent GPU, a CPU with AVX-512 BF16 / AMX), in float32
+        elsewhere (:func:`~artifactnet_core.runtime.training_autocast`).
     progress : bool
         tqdm progress bar.
 
@@ -264,7 +270,7 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
                 m_in, m_ref = mags(val_batch[i:i + 4])
                 scale = ArtifactUNet.chunk_scale(m_in)
                 target = residual_target(m_in, m_ref, mask_bound=recipe.mask_bound)
-                with gpu_autocast(dev):
+                with training_autocast(dev):
                     residual = unet(m_in, scale).float()
                 losses.append(float(residual_loss(residual, target, scale)))
         unet.train()
@@ -284,7 +290,7 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
         target = residual_target(m_in, m_ref, mask_bound=recipe.mask_bound)[:, fs, ts]
         for group in opt.param_groups:
             group["lr"] = cosine_schedule(step, total=recipe.steps, warmup=20, peak=recipe.lr)
-        with gpu_autocast(dev):
+        with training_autocast(dev):
             residual = net(m_in[:, fs, ts], scale).float()
         loss = residual_loss(residual, target, scale)
         loss = loss * share_weight(len(mine), len(batch))
@@ -352,7 +358,7 @@ def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps:
         The classifier's architecture (``cnn_widths``, ``cnn_hidden``).
     device : str, optional
         ``"cpu"``, ``"cuda"`` or ``None`` (auto); training forward passes as in
-        :func:`train_unet` (bfloat16 autocast on CUDA only).
+        :func:`train_unet` (bfloat16 autocast where bfloat16 is fast).
     val_reduce : callable, optional
         Maps chunk probabilities to clip probabilities (e.g. a median per clip), so validation
         AUC is measured per clip as the evaluation will be.
@@ -397,7 +403,7 @@ def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps:
             for group in opt.param_groups:
                 group["lr"] = cosine_schedule(step, total=total, warmup=min(20, total // 10 + 1),
                                               peak=recipe.lr)
-            with gpu_autocast(dev):
+            with training_autocast(dev):
                 logits = net(feats).float()
             loss = F.binary_cross_entropy_with_logits(logits, y)
             loss = loss * share_weight(len(mine), len(idx))

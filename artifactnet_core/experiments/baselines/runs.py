@@ -30,11 +30,11 @@ from artifactnet_core.experiments.baselines import (
     spectttra_inputs,
     train_spectttra,
 )
-from artifactnet_core.experiments.data import BenchData, Item, training_items
+from artifactnet_core.experiments.data import BenchData, Item, item_labels, training_items
 from artifactnet_core.experiments.ledger import charge
 from artifactnet_core.experiments.pipeline import runs_dir
 from artifactnet_core.profiles import Profile, get_profile
-from artifactnet_core.runtime import resolve_device
+from artifactnet_core.runtime import resolve_device, training_precision
 
 
 @dataclass
@@ -66,10 +66,6 @@ def clip_audio(data: BenchData, items: list[Item], *,
     return [split_chunks(arrays[item], chunk)[0] for item in items]
 
 
-def _labels(rows: pd.DataFrame, repeat: int) -> np.ndarray:
-    return np.tile((rows["label"] == "ai").to_numpy().astype(int), repeat)
-
-
 def _train_val(data: BenchData, seed: int) -> tuple[list, np.ndarray, list, np.ndarray]:
     # Exactly ArtifactNet's conditions: the validation family stays out of training.
     from artifactnet_core.experiments.pipeline import validation_family
@@ -78,8 +74,9 @@ def _train_val(data: BenchData, seed: int) -> tuple[list, np.ndarray, list, np.n
     train = data.rows(split="train", exclude_families=(family,) if family else ())
     val = data.rows(split="val")
     return (clip_audio(data, training_items(train, codec_aware=True, seed=seed)),
-            _labels(train, 2),
-            clip_audio(data, training_items(val, codec_aware=True, seed=seed)), _labels(val, 2))
+            item_labels(train, codec_aware=True),
+            clip_audio(data, training_items(val, codec_aware=True, seed=seed)),
+            item_labels(val, codec_aware=True))
 
 
 def fakeprint_baseline(data: BenchData, *, seed: int = 0, progress: bool = True) -> Baseline:
@@ -106,7 +103,8 @@ def spectttra_baseline(data: BenchData, profile: Profile | str, *, seed: int = 0
     budget = get_profile(profile).spectttra
     config, epochs, batch = SpecTTTraConfig.of_size(budget.size), budget.epochs, budget.batch_size
     dev = resolve_device(device)
-    key = stable_hash(data.sha256, seed, config.to_dict(), epochs, batch, "exclusions")
+    key = stable_hash(data.sha256, seed, config.to_dict(), epochs, batch, "exclusions",
+                      training_precision(dev))
     path = runs_dir(data) / f"spectttra-{key}.safetensors"
     if path.exists():
         model = load_spectttra(path, device=dev)

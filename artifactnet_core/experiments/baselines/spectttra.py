@@ -46,7 +46,7 @@ from artifactnet_core.checkpoint import load_checkpoint, save_checkpoint
 from artifactnet_core.detector.config import SAMPLE_RATE
 from artifactnet_core.detector.spectral import mel_filterbank, mel_power, power_to_db, stft
 from artifactnet_core.experiments.metrics import roc_auc
-from artifactnet_core.runtime import cosine_schedule, gpu_autocast
+from artifactnet_core.runtime import cosine_schedule, training_autocast
 
 AudioBatch = Sequence[np.ndarray] | torch.Tensor
 
@@ -343,7 +343,7 @@ def _predict_logits(model: SpecTTTra, inputs: torch.Tensor, *, batch_size: int,
     model.eval()
     out = []
     for start in range(0, len(inputs), batch_size):
-        with gpu_autocast(device):
+        with training_autocast(device):
             out.append(model(inputs[start:start + batch_size].to(device)).float().cpu())
     return torch.cat(out) if out else torch.empty(0)
 
@@ -433,7 +433,7 @@ def train_spectttra(train_audio: AudioBatch, y_train: np.ndarray,
             idx = order[start:start + batch_size]
             xb, yb = x_train[idx].to(device), y_tr[idx].to(device)
             target = yb * (1 - label_smoothing) + label_smoothing / 2
-            with gpu_autocast(device):
+            with training_autocast(device):
                 logits = model(xb).float()
             loss = F.binary_cross_entropy_with_logits(logits, target)
             opt.zero_grad(set_to_none=True)
