@@ -8,6 +8,7 @@ import os
 import socket
 
 import numpy as np
+import pytest
 import torch
 from conftest import SR, music_like
 from test_pipeline import TINY, tiny_bench  # noqa: F401 - the fixture, shared
@@ -108,6 +109,9 @@ def test_two_ranks_train_what_one_process_trains(tiny_bench, tmp_path, monkeypat
     from artifactnet_core.checkpoint import load_checkpoint
     from artifactnet_core.detector.model import load_model
 
+    # Float32 in both (the ranks inherit the environment): bfloat16 rounding differs with the
+    # split of a batch far beyond these tolerances; the next test runs the bfloat16 path.
+    monkeypatch.setenv("ARTIFACTNET_BF16", "0")
     torch.multiprocessing.spawn(run_rank, args=(2, free_port(), str(tiny_bench.manifest_path),
                                                 str(tmp_path)), nprocs=2, join=True)
     with monkeypatch.context() as m:
@@ -140,6 +144,21 @@ def test_two_ranks_train_what_one_process_trains(tiny_bench, tmp_path, monkeypat
         "unet.json", "unet.safetensors", "unet_history.csv"]
     assert load_checkpoint(out / "unet.safetensors")[1]["world_size"] == 2
     assert 0.0 <= load_model(out / "detector.safetensors").config.threshold <= 1.0
+
+
+def test_two_ranks_train_in_bfloat16(tiny_bench, tmp_path):  # noqa: F811
+    # Where the CPU has fast bfloat16, training runs under autocast and the global batch norm
+    # gets bfloat16 activations: its statistics and running buffers stay float32 (this crashed
+    # before), and both parts of the pipeline train and write their outputs.
+    from artifactnet_core.runtime import fast_bf16
+
+    if not fast_bf16("cpu"):
+        pytest.skip("no fast bfloat16 on this CPU: training is float32, tested above")
+    torch.multiprocessing.spawn(run_rank, args=(2, free_port(), str(tiny_bench.manifest_path),
+                                                str(tmp_path)), nprocs=2, join=True)
+    histories = np.load(tmp_path / "histories.npz")
+    assert all(np.isfinite(histories[name][:, 1]).all() for name in ("unet", "classifier"))
+    assert (tmp_path / "detector" / "detector.safetensors").exists()
 
 
 def test_single_process_helpers_are_the_identity():

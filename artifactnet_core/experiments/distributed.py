@@ -118,6 +118,9 @@ class GlobalBatchNorm2d(nn.BatchNorm2d):
             return super().forward(x)
         all_reduce = _SumOverRanks.apply
         self._check_input_dim(x)
+        # Statistics in float32 whatever the input (bfloat16 under training_autocast), as
+        # BatchNorm2d keeps them; the output goes back in the input's dtype.
+        in_dtype, x = x.dtype, x.float()
         dims = (0, 2, 3)
         shape = (1, -1, 1, 1)
         count = torch.full((1,), x.numel() / x.shape[1], dtype=x.dtype, device=x.device)
@@ -136,7 +139,7 @@ class GlobalBatchNorm2d(nn.BatchNorm2d):
                             else self.momentum)
                 self.running_mean.lerp_(mean, momentum)
                 self.running_var.lerp_(var * n / (n - 1).clamp(min=1), momentum)
-        return out
+        return out.to(in_dtype)
 
 
 def distribute(module: nn.Module) -> nn.Module:
