@@ -87,6 +87,22 @@ def test_feature_set_ablations(feature_set, channels):
     assert feat(torch.rand(1, 1025, 50), torch.rand(1, 1025, 50)).shape == (1, channels, 128, 50)
 
 
+@pytest.mark.parametrize("frames, length", [(345, 128), (20, 1), (9, 3)])
+def test_window_channels_equal_cropped_channels(frames, length):
+    """The classifier featurizes only its crop (plus the deltas' context): every start gives
+    exactly the channels of featurizing all frames and cropping."""
+    feat = ForensicFeaturizer()
+    base = torch.randn(2, 3, 16, frames) * 20 - 40
+    full = feat.channels_from_base(base)
+    for start in range(frames - length + 1):
+        lo, hi = feat.context(start, length, frames)
+        assert 0 <= lo <= start and start + length <= hi <= frames
+        part = feat.channels_from_base(base[..., lo:hi])[..., start - lo:start - lo + length]
+        torch.testing.assert_close(part, full[..., start:start + length], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="outside"):
+        feat.context(frames - length + 1, length, frames)
+
+
 def test_classifier_output_shape():
     assert CompactCNN()(torch.randn(4, 7, 128, 345)).shape == (4,)
 

@@ -31,6 +31,7 @@ from torch import nn
 
 from artifactnet_core.detector.config import HPSS_KERNEL, N_FFT, N_MELS, SAMPLE_RATE, TOP_DB
 from artifactnet_core.detector.spectral import (
+    DELTA_WIDTH,
     delta,
     hpss,
     mel_filterbank,
@@ -112,6 +113,23 @@ class ForensicFeaturizer(nn.Module):
                 "delta2_R": delta(mel_r, order=2), "H_minus_P": mel_h - mel_p,
                 "abs_delta_R": d_r.abs()}
         return torch.stack([maps[name] for name in self.channels], dim=1)
+
+    @staticmethod
+    def context(start: int, length: int, frames: int) -> tuple[int, int]:
+        """The frames ``[lo, hi)`` of base maps that :meth:`channels_from_base` needs for its
+        output frames ``[start, start + length)`` of a ``frames``-long map: the window and the
+        Δ window's half-width on each side, clipped to the map. Featurizing ``base[..., lo:hi]``
+        and keeping ``[start - lo, start - lo + length)`` gives the same values, bit for bit, as
+        featurizing all frames and cropping (the classifier's random crops use this; tested).
+        """
+        if length < 1 or start < 0 or start + length > frames:
+            raise ValueError(f"window [{start}, {start + length}) outside {frames} frames")
+        half = DELTA_WIDTH // 2
+        lo, hi = max(0, start - half), min(frames, start + length + half)
+        # Δ needs a whole window; a short crop reaches further into the map.
+        while hi - lo < DELTA_WIDTH and (lo > 0 or hi < frames):
+            lo, hi = max(0, lo - 1), min(frames, hi + 1)
+        return lo, hi
 
     def forward(self, mag: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         """Feature maps ``(batch, channels, n_mels, frames)`` of magnitudes and residuals."""

@@ -483,7 +483,11 @@ def _savgol_coeffs(width: int, order: int) -> np.ndarray:
     return np.linalg.lstsq(vander, target, rcond=None)[0]
 
 
-def delta(x: torch.Tensor, *, width: int = 9, order: int = 1) -> torch.Tensor:
+#: Frames in the window of :func:`delta` (the features' Δ and Δ², as librosa's default).
+DELTA_WIDTH = 9
+
+
+def delta(x: torch.Tensor, *, width: int = DELTA_WIDTH, order: int = 1) -> torch.Tensor:
     """Local time derivative along the last dimension, as ``librosa.feature.delta``.
 
     A least-squares (Savitzky-Golay) polynomial of degree ``order`` is fitted over ``width``

@@ -1,0 +1,166 @@
+"""What the training loops spend besides the network's training step, before and after the
+2026-12-04 changes, on this machine: ratio first, baseline and optimised interleaved.
+
+1. **UNet validation**: every ``val_every`` (50) steps ``train_unet`` scores its validation items
+   (16 whole 4 s chunks in the laptop and paper recipes). It used to run the training forward
+   (batch norm as separate passes, NCHW, bfloat16 autocast where fast); it now runs the
+   detector's own inference path, :meth:`ArtifactUNet.infer` (folded, channels-last, bfloat16
+   with a float32 first level where fast). Printed beside one training step, so the share of a
+   UNet's training that validation was and is reads directly.
+2. **Classifier crops**: ``train_classifier`` featurized a batch's base maps over all 345
+   frames, then cropped 128; it now converts and featurizes only the crop and the context its
+   deltas read (:meth:`ForensicFeaturizer.context`): the same channels, bit for bit (tested).
+3. **UNet target**: the training target is computed on the crop instead of on the whole
+   spectrogram and then cropped (elementwise, so the same values).
+
+Random weights of the laptop recipe's UNet (width 32) and classifier; timings do not depend on
+the weights. The validation losses of the two paths differ by bfloat16 rounding; the trained
+weights do not change (validation does not touch them or the random stream).
+
+    python benchmarks/training_loops.py            # ~1 min on 2 idle cores
+    python benchmarks/training_loops.py --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from gpu import music, timed  # noqa: E402
+
+from artifactnet_core.detector.config import ArtifactNetConfig  # noqa: E402
+from artifactnet_core.detector.features import ForensicFeaturizer  # noqa: E402
+from artifactnet_core.detector.model import spectrogram  # noqa: E402
+from artifactnet_core.detector.unet import ArtifactUNet  # noqa: E402
+from artifactnet_core.experiments.training import residual_loss, residual_target  # noqa: E402
+from artifactnet_core.profiles import get_profile  # noqa: E402
+from artifactnet_core.runtime import training_autocast, training_precision  # noqa: E402
+
+
+def interleaved(baseline, optimised, *, repeat: int, calls: int = 3) -> tuple[float, float]:
+    """Shortest time of each function over ``repeat`` interleaved rounds (so a change in the
+    machine's load hits both), ``calls`` calls per round."""
+    best = [float("inf"), float("inf")]
+    for _ in range(repeat):
+        for k, fn in enumerate((baseline, optimised)):
+            best[k] = min(best[k], timed(fn, torch.device("cpu"), calls))
+    return best[0], best[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="laptop")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    prof = get_profile(args.profile)
+    recipe, crecipe = prof.unet, prof.classifier
+    config = ArtifactNetConfig(unet_base_width=recipe.base_width)
+    dev = torch.device("cpu")
+    torch.manual_seed(0)
+    print(f"machine: {os.cpu_count()} cores, {torch.get_num_threads()} threads; training "
+          f"precision {training_precision(dev)}; profile {prof.name}: UNet width "
+          f"{recipe.base_width}, {recipe.steps} steps, {recipe.val_items} validation chunks")
+
+    chunks = np.stack([music(config.chunk_samples / config.sample_rate, seed=s)
+                       [:config.chunk_samples] for s in range(recipe.val_items)])
+    m_in = spectrogram(torch.from_numpy(chunks), config)
+    m_ref = 0.9 * m_in
+    unet = ArtifactUNet(base_width=recipe.base_width, multipliers=config.unet_multipliers,
+                        mask_bound=recipe.mask_bound)
+    opt = torch.optim.AdamW(unet.parameters(), lr=recipe.lr)
+
+    def step() -> None:  # one training step of the recipe's batch and crop
+        unet.train()
+        x = m_in[:recipe.batch_size, :recipe.crop_bins, :recipe.crop_frames]
+        scale = ArtifactUNet.chunk_scale(m_in[:recipe.batch_size])
+        with training_autocast(dev):
+            residual = unet(x, scale).float()
+        loss = residual_loss(residual, residual_target(x, 0.9 * x, mask_bound=0.5), scale)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    losses = {}
+
+    def validate(path: str) -> None:
+        unet.eval()
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(m_in), 4):
+                mi, mr = m_in[i:i + 4], m_ref[i:i + 4]
+                scale = ArtifactUNet.chunk_scale(mi)
+                if path == "before":
+                    with training_autocast(dev):
+                        residual = unet(mi, scale).float()
+                else:
+                    residual = unet.infer(mi)
+                target = residual_target(mi, mr, mask_bound=recipe.mask_bound)
+                out.append(float(residual_loss(residual, target, scale)))
+        losses[path] = float(np.mean(out))
+
+    times = {k: float("inf") for k in ("step", "before", "after")}
+    for _ in range(args.repeat):  # interleaved
+        times["step"] = min(times["step"], timed(step, dev, 1))
+        for path in ("before", "after"):
+            times[path] = min(times[path], timed(lambda p=path: validate(p), dev, 1))
+    per = 50
+    n_val = -(-recipe.steps // per)
+    train_s = recipe.steps * times["step"]
+    print(f"\n1. UNet validation ({recipe.val_items} whole chunks): inference path "
+          f"{times['before'] / times['after']:.2f}x faster ({times['after']:.2f} s vs "
+          f"{times['before']:.2f} s); one training step {times['step']:.2f} s")
+    for path in ("before", "after"):
+        val_s = n_val * times[path]
+        print(f"   {path:6s}: {n_val} validations = {val_s:.0f} s beside {recipe.steps} steps "
+              f"= {train_s:.0f} s ({100 * val_s / (val_s + train_s):.0f} % of the UNet's "
+              f"training; validation loss {losses[path]:.5f})")
+
+    feat = ForensicFeaturizer()
+    rng = np.random.default_rng(0)
+    maps = (rng.standard_normal((crecipe.batch_size, 3, 128, 345)) * 20 - 40).astype(np.float16)
+    frames, crop = maps.shape[-1], crecipe.crop_frames
+    t0 = int(rng.integers(0, frames - crop + 1))
+
+    def whole() -> torch.Tensor:
+        return feat.channels_from_base(torch.from_numpy(maps.astype(np.float32)))[
+            ..., t0:t0 + crop]
+
+    def window() -> torch.Tensor:
+        lo, hi = feat.context(t0, crop, frames)
+        return feat.channels_from_base(torch.from_numpy(maps[..., lo:hi].astype(np.float32)))[
+            ..., t0 - lo:t0 - lo + crop]
+
+    same = torch.equal(whole(), window())
+    t_whole, t_window = interleaved(whole, window, repeat=args.repeat)
+    print(f"\n2. Classifier batch ({crecipe.batch_size} chunks, crop {crop} of {frames} frames): "
+          f"window {t_whole / t_window:.2f}x faster ({1e3 * t_window:.1f} ms vs "
+          f"{1e3 * t_whole:.1f} ms); identical channels: {same}")
+
+    fs, ts = slice(300, 300 + recipe.crop_bins), slice(100, 100 + recipe.crop_frames)
+    mi, mr = m_in[:recipe.batch_size], m_ref[:recipe.batch_size]
+
+    def target_whole() -> torch.Tensor:
+        return residual_target(mi, mr, mask_bound=recipe.mask_bound)[:, fs, ts]
+
+    def target_crop() -> torch.Tensor:
+        return residual_target(mi[:, fs, ts], mr[:, fs, ts], mask_bound=recipe.mask_bound)
+
+    t_tw, t_tc = interleaved(target_whole, target_crop, repeat=args.repeat)
+    print(f"\n3. UNet target (batch {recipe.batch_size}): on the crop {t_tw / t_tc:.1f}x faster "
+          f"({1e3 * t_tc:.2f} ms vs {1e3 * t_tw:.2f} ms per step); identical: "
+          f"{torch.equal(target_whole(), target_crop())}")
+
+
+if __name__ == "__main__":
+    main()
