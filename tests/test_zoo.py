@@ -238,6 +238,29 @@ def test_every_shipped_generator_is_current_and_clears_the_floor():
         model, _ = zoo.load_generator(path)
         out = zoo.regenerate(model.float(), audio)
         assert np.isfinite(out).all() and np.abs(out).max() > 1e-3
+def test_shipped_infos_table_the_zoo_and_judge_todays_floor(tmp_path, monkeypatch):
+    """Notebook 02's paper-zoo table: one row per spec, the shipped quality row with
+    ``passes_floor`` judged against today's floor (not the flag stored at training), and an
+    empty row for a spec without current weights."""
+    import json
+
+    spec = zoo.zoo_specs(["tconv_cont_s256"])[0]
+    missing = replace(spec, name="not_shipped")
+    monkeypatch.setattr(zoo, "SHIPPED_DIR", tmp_path)
+    info = {"name": spec.name, "family": spec.family, "envelope_corr": 0.79,
+            "logmel_corr_centred": 0.9, "logmel_distance_db": 3.0,
+            "chance_logmel_distance_db": 17.0, "passes_floor": True}
+    (tmp_path / f"{spec.name}.safetensors").write_bytes(b"")
+    (tmp_path / f"{spec.name}.json").write_text(json.dumps(
+        {"info": info, "spec": spec.to_dict(), "zoo_version": zoo.ZOO_VERSION}))
+    rows = zoo.shipped_infos([spec, missing])
+    assert [r["name"] for r in rows] == [spec.name, "not_shipped"]
+    assert rows[0]["passes_floor"] is False  # envelope r 0.79 is under today's 0.80
+    assert rows[1]["passes_floor"] is None
+    table = zoo.zoo_table(rows)
+    assert list(table["name"]) == [spec.name, "not_shipped"]
+
+
 def test_losses_are_zero_on_identity_and_grow_with_error():
     x = torch.from_numpy(np.stack([_music_like(0.5, seed=i) for i in range(2)]))
     assert float(zoo.multi_resolution_stft_loss(x, x)) < 1e-6
