@@ -88,12 +88,10 @@ PROFILES: dict[str, Profile] = {
         name="laptop",
         bench=BenchConfig(profile="laptop", max_tracks_per_source=90, clips_per_track=1,
                           test_clips_per_track=2, ai_per_real=2,
-                          # The shipped generators that cleared the quality floor on CPU
-                          # before the committed laptop run; snake_rvq_s512 (8,000 steps) and
-                          # resize_nearest_cont_s256 (12,800 steps) cleared it later (ZOO's
-                          # comment) and are left out until the next laptop run, since they
-                          # change the bench.
-                          generators=("tconv_cont_s256", "subpixel_cont_s256",
+                          # One shipped 44.1 kHz generator of each of the seven families, all
+                          # over the quality floor (ZOO's comment; zoo_table in notebook 02).
+                          generators=("tconv_cont_s256", "snake_rvq_s512",
+                                      "resize_nearest_cont_s256", "subpixel_cont_s256",
                                       "istft_fsq_s256", "mrf_cont_s256",
                                       "melvoc_melphase_fsq_s256"),
                           zoo=ZooBudget()),
