@@ -86,7 +86,7 @@ def main() -> None:
         scale = ArtifactUNet.chunk_scale(m_in[:recipe.batch_size])
         with training_autocast(dev):
             residual = unet(x, scale).float()
-        loss = residual_loss(residual, residual_target(x, 0.9 * x, mask_bound=0.5), scale)
+        loss = residual_loss(residual, residual_target(x, 0.9 * x, mask_bound=recipe.mask_bound), scale)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

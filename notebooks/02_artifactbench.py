@@ -248,7 +248,7 @@ paper_zoo = zoo_table(shipped_infos())
 paper_zoo.insert(paper_zoo.columns.get_loc("chance_logmel_distance_db") + 1, "distance_ratio",
                  paper_zoo["logmel_distance_db"] / paper_zoo["chance_logmel_distance_db"])
 save_table(paper_zoo, "tab02_paper_zoo", floatfmt=".3f")
-under = paper_zoo.loc[paper_zoo["passes_floor"] != True, "name"].tolist()  # noqa: E712
+under = [row.name for row in paper_zoo.itertuples() if row.passes_floor is not True]
 print(f"paper zoo: {len(paper_zoo) - len(under)} of {len(paper_zoo)} generators over the floor"
       + (f"; under it or not shipped: {', '.join(under)}" if under else ""))
 paper_zoo[["name", "internal_sr", "steps", "envelope_corr", "logmel_corr_centred",
