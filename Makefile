@@ -64,9 +64,13 @@ notebooks: venv sysdeps
 	$(PY) -m artifactnet_core.experiments.runner run --profile $(PROFILE) --seed $(SEED)
 
 # The full run: every notebook (03 exports the chosen detector as the package's weights), then
-# the README's results block and the notebook timings from what the notebooks wrote.
+# the README's results block and the notebook timings from what the notebooks wrote. Two
+# notebooks at a time once the benchmark and the default detector exist (runner.run's `jobs`):
+# much of a kernel's time is single-threaded Python, so on 2 cores this shortens the run.
+REPRODUCE_JOBS ?= 2
 reproduce: venv sysdeps
-	$(PY) -m artifactnet_core.experiments.runner run --profile $(PROFILE) --seed $(SEED) --export-weights
+	$(PY) -m artifactnet_core.experiments.runner run --profile $(PROFILE) --seed $(SEED) \
+		--export-weights --jobs $(REPRODUCE_JOBS)
 	$(PY) -m artifactnet_core.experiments.report --results
 
 # Every CPU inference path side by side (a minute or two; the first run also exports ONNX).

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -63,10 +64,13 @@ def music(seconds: float, *, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * SR)) / SR
     out = 0.05 * rng.standard_normal(t.size) * np.exp(-((t * 2) % 1.0) * 20)
+    ring = int(2.0 * SR)  # each note is computed over its first 2 s only (exp(-8) after that)
     for start in np.arange(0, seconds, 0.5):
         f0 = 110 * 2 ** (rng.integers(0, 24) / 12)
-        env = np.where(t >= start, np.exp(-np.clip(t - start, 0, None) * 4), 0)
-        out += sum(0.1 / h * np.sin(2 * np.pi * f0 * h * t) for h in range(1, 6)) * env
+        i0 = int(start * SR)
+        tn = t[i0:i0 + ring] - start
+        out[i0:i0 + ring] += sum(0.1 / h * np.sin(2 * np.pi * f0 * h * tn)
+                                 for h in range(1, 6)) * np.exp(-tn * 4)
     return (0.7 * out / np.abs(out).max()).astype(np.float32)
 
 
@@ -199,31 +203,44 @@ def decode_chunks(path: str, chunk_samples: int) -> tuple[str, np.ndarray, float
     return path, split_chunks(audio, chunk_samples), audio.size / SR
 
 
-def make_files(folder: Path, n_files: int, seconds: float) -> tuple[list[Path], str]:
-    """``n_files`` music-like files of ``seconds`` each, MP3 where libsndfile can write it."""
+def write_file(path: str, seconds: float, seed: int, fmt: str) -> str:
+    """Worker: one music-like file."""
+    import soundfile as sf
+
+    sf.write(path, music(seconds, seed=seed), SR, format=fmt)
+    return path
+
+
+def make_files(folder: Path, n_files: int, seconds: float, pool: ProcessPoolExecutor
+               ) -> tuple[list[Path], str]:
+    """``n_files`` music-like files of ``seconds`` each, MP3 where libsndfile can write it,
+    written by ``pool``'s workers."""
     import soundfile as sf
 
     fmt = "MP3" if "MP3" in sf.available_formats() else "FLAC"
-    files = []
-    for i in range(n_files):
-        path = folder / f"track{i:03d}.{fmt.lower()}"
-        sf.write(path, music(seconds, seed=1000 + i), SR, format=fmt)
-        files.append(path)
+    files = [folder / f"track{i:03d}.{fmt.lower()}" for i in range(n_files)]
+    list(pool.map(write_file, [str(f) for f in files], [seconds] * n_files,
+                  range(1000, 1000 + n_files), [fmt] * n_files))
     return files, fmt
 
 
 def end_to_end(model: ArtifactNet, device: torch.device, args: argparse.Namespace) -> None:
     cfg = model.config
     batch = args.batch or inference_batch_size(cfg, device)
-    with tempfile.TemporaryDirectory() as tmp:
+    # Spawned workers: forking a process that holds a CUDA context (and torch's threads) can
+    # hang the children.
+    pool = ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"))
+    with tempfile.TemporaryDirectory() as tmp, pool:
         t0 = time.perf_counter()
-        files, fmt = make_files(Path(tmp), args.files, args.seconds)
+        files, fmt = make_files(Path(tmp), args.files, args.seconds, pool)
         print(f"\n2. end to end: {len(files)} {fmt} files of {args.seconds:.0f} s made in "
               f"{time.perf_counter() - t0:.0f} s; {args.workers} decoding processes, GPU batch "
               f"{batch}")
-        # Warm-up on one file, so that the timing below is the steady state.
+        # Warm-up at the full batch (cuDNN picks its kernels per shape), so that the timing
+        # below is the steady state; the last, partial batch is padded to the same shape.
         _, warm, _ = decode_chunks(str(files[0]), cfg.chunk_samples)
-        model.predict_proba(torch.from_numpy(warm[:batch]).to(device))
+        model.predict_proba(torch.from_numpy(np.resize(warm, (batch, *warm.shape[1:])))
+                            .to(device))
         sync(device)
         scores: dict[str, list[float]] = {}
         audio_s = 0.0
@@ -233,25 +250,29 @@ def end_to_end(model: ArtifactNet, device: torch.device, args: argparse.Namespac
         def flush(items: list[tuple[str, np.ndarray]]) -> None:
             nonlocal t_gpu
             t1 = time.perf_counter()
-            x = torch.from_numpy(np.stack([c for _, c in items])).pin_memory() \
-                if device.type == "cuda" else torch.from_numpy(np.stack([c for _, c in items]))
+            chunks = np.stack([c for _, c in items])
+            if len(items) < batch:
+                chunks = np.concatenate([chunks, np.zeros((batch - len(items),
+                                                           *chunks.shape[1:]), chunks.dtype)])
+            x = torch.from_numpy(chunks)
+            x = x.pin_memory() if device.type == "cuda" else x
             p = model.predict_proba(x.to(device, non_blocking=True)).float().cpu().numpy()
+            p = p[:len(items)]
             t_gpu += time.perf_counter() - t1
             for (name, _), prob in zip(items, p, strict=True):
                 scores.setdefault(name, []).append(float(prob))
 
         t0 = time.perf_counter()
-        with ProcessPoolExecutor(args.workers) as pool:
-            futures = [pool.submit(decode_chunks, str(f), cfg.chunk_samples) for f in files]
-            for future in as_completed(futures):
-                name, chunks, seconds = future.result()
-                audio_s += seconds
-                pending.extend((name, c) for c in chunks)
-                while len(pending) >= batch:
-                    flush(pending[:batch])
-                    pending = pending[batch:]
-            if pending:
-                flush(pending)
+        futures = [pool.submit(decode_chunks, str(f), cfg.chunk_samples) for f in files]
+        for future in as_completed(futures):
+            name, chunks, seconds = future.result()
+            audio_s += seconds
+            pending.extend((name, c) for c in chunks)
+            while len(pending) >= batch:
+                flush(pending[:batch])
+                pending = pending[batch:]
+        if pending:
+            flush(pending)
         wall = time.perf_counter() - t0
     track = {name: aggregate_chunks(np.array(p)) for name, p in scores.items()}
     print(f"{len(track)} files scored in {wall:.1f} s: {len(track) / wall:.1f} files/s, "
@@ -313,6 +334,9 @@ def main() -> None:
                         help="decoding processes")
     parser.add_argument("--no-compile", dest="compile", action="store_false",
                         help="skip the torch.compile path")
+    parser.add_argument("--parts", default="123",
+                        help="which parts to run (digits of 1 batched paths, 2 end to end, "
+                             "3 training step)")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if args.quick:
@@ -338,9 +362,11 @@ def main() -> None:
     print(f"model: UNet base width {config.unet_base_width} ({counts['unet']:,} parameters) + "
           f"CNN {counts['classifier']:,}, random weights (speed does not depend on them)")
     t0 = time.perf_counter()
-    batched_paths(model, device, args)
-    end_to_end(model, device, args)
-    training_step(config, device, args)
+    for part, fn in (("1", batched_paths), ("2", end_to_end)):
+        if part in args.parts:
+            fn(model, device, args)
+    if "3" in args.parts:
+        training_step(config, device, args)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 

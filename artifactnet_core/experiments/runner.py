@@ -310,8 +310,12 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
         os.environ[NOTEBOOK_ENV] = todo[0][0]
         print(f"== benchmark and default detector ({profile}, seed {seed})", file=sys.stderr,
               flush=True)
-        pipeline.default_detector(pipeline.get_bench(prof, seed=seed), prof, seed=seed,
-                                  progress=progress)
+        choice = pipeline.default_detector(pipeline.get_bench(prof, seed=seed), prof,
+                                           seed=seed, progress=progress)
+        if (extra or {}).get("export_weights") and prof.publishes:
+            # 03 exports it too; exported here first, so that notebooks running beside 03 (00,
+            # 01 and 08 score with the package's weights) see the same detector as in order.
+            print("exported", pipeline.export_weights(choice.chosen), file=sys.stderr)
         # Each kernel gets its share of the cores (unless the user set OMP_NUM_THREADS) rather than
         # oversubscribing them. Measured on the 2-core CI machine (smoke, jobs=2): 485 s against
         # 494 and 505 s with two threads per kernel, one run each: within run-to-run noise.
