@@ -349,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--jobs", type=int, default=1,
                        help="notebooks executed at once (default 1: in order)")
     p_run.add_argument("--export-weights", action="store_true",
-                       help="notebook 03 writes the chosen detector into the package "
+                       help="notebook 03 (with --jobs > 1, also the runner before the "
+                            "notebooks start) writes the chosen detector into the package "
                             "(artifactnet_core/weights/)")
     p_sum = sub.add_parser("summary", help="rewrite summary_<profile>.json from the executed "
                                            "notebooks (e.g. after an interrupted run)")
