@@ -66,7 +66,8 @@ notebooks: venv sysdeps
 # The full run: every notebook (03 exports the chosen detector as the package's weights), then
 # the README's results block and the notebook timings from what the notebooks wrote. Two
 # notebooks at a time once the benchmark and the default detector exist (runner.run's `jobs`):
-# much of a kernel's time is single-threaded Python, so on 2 cores this shortens the run.
+# much of a kernel's time is single-threaded Python, so on 2 cores this shortens the smoke run
+# (`make test` runs it so); a whole laptop run has not been timed both ways yet.
 REPRODUCE_JOBS ?= 2
 reproduce: venv sysdeps
 	$(PY) -m artifactnet_core.experiments.runner run --profile $(PROFILE) --seed $(SEED) \
