@@ -63,7 +63,7 @@ bench: venv sysdeps
 notebooks: venv sysdeps
 	$(PY) -m artifactnet_core.experiments.runner run --profile $(PROFILE) --seed $(SEED)
 
-# The full run: every notebook (03 exports the chosen detector as the package's weights), then
+# The full run: the chosen detector exported as the package's weights, every notebook, then
 # the README's results block and the notebook timings from what the notebooks wrote. Two
 # notebooks at a time once the benchmark and the default detector exist (runner.run's `jobs`):
 # much of a kernel's time is single-threaded Python, so on 2 cores this shortens the smoke run

@@ -277,8 +277,8 @@ def end_to_end(model: ArtifactNet, device: torch.device, args: argparse.Namespac
     track = {name: aggregate_chunks(np.array(p)) for name, p in scores.items()}
     print(f"{len(track)} files scored in {wall:.1f} s: {len(track) / wall:.1f} files/s, "
           f"{audio_s / wall:.0f}x real time = {audio_s / wall:.0f} audio-hours per hour; "
-          f"the GPU was busy {100 * t_gpu / wall:.0f} % of the time (the rest waits on "
-          "decoding)")
+          f"scoring (batching, copy, GPU) took {100 * t_gpu / wall:.0f} % of the wall time (the "
+          "rest waits on decoding)")
 
 
 def training_step(config: ArtifactNetConfig, device: torch.device, args: argparse.Namespace, *,

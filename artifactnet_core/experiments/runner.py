@@ -290,7 +290,24 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
         todo.append((src.stem, (str(staged), str(output_dir / f"{src.stem}.ipynb"), parameters,
                                 kernel_name or "python3", progress)))
     ran = []
-    if jobs <= 1 or len(todo) <= 1:
+    prof = get_profile(profile)
+    parallel = jobs > 1 and len(todo) > 1
+    export = bool((extra or {}).get("export_weights")) and prof.publishes
+    if todo and (parallel or export):
+        from artifactnet_core.experiments import pipeline
+        from artifactnet_core.experiments.ledger import NOTEBOOK_ENV
+
+        # Charged to the first notebook, which builds them in a serial run (ledger.py).
+        os.environ[NOTEBOOK_ENV] = todo[0][0]
+        print(f"== benchmark and default detector ({profile}, seed {seed})", file=sys.stderr,
+              flush=True)
+        choice = pipeline.default_detector(pipeline.get_bench(prof, seed=seed), prof,
+                                           seed=seed, progress=progress)
+        if export:
+            # 03 exports it too; exported before any notebook runs, so that 00, 01 and 08 (they
+            # score with the package's weights) show the detector this run trains.
+            print("exported", pipeline.export_weights(choice.chosen), file=sys.stderr)
+    if not parallel:
         for name, job in todo:
             t0 = time.perf_counter()
             print(f"== {name} ({profile}, seed {seed})", file=sys.stderr, flush=True)
@@ -302,20 +319,6 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
         import multiprocessing
         from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
-        from artifactnet_core.experiments import pipeline
-        from artifactnet_core.experiments.ledger import NOTEBOOK_ENV
-
-        prof = get_profile(profile)
-        # Charged to the first notebook, which builds them in a serial run (ledger.py).
-        os.environ[NOTEBOOK_ENV] = todo[0][0]
-        print(f"== benchmark and default detector ({profile}, seed {seed})", file=sys.stderr,
-              flush=True)
-        choice = pipeline.default_detector(pipeline.get_bench(prof, seed=seed), prof,
-                                           seed=seed, progress=progress)
-        if (extra or {}).get("export_weights") and prof.publishes:
-            # 03 exports it too; exported here first, so that notebooks running beside 03 (00,
-            # 01 and 08 score with the package's weights) see the same detector as in order.
-            print("exported", pipeline.export_weights(choice.chosen), file=sys.stderr)
         # Each kernel gets its share of the cores (unless the user set OMP_NUM_THREADS) rather than
         # oversubscribing them. Measured on the 2-core CI machine (smoke, jobs=2): 485 s against
         # 494 and 505 s with two threads per kernel, one run each: within run-to-run noise.
@@ -349,9 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--jobs", type=int, default=1,
                        help="notebooks executed at once (default 1: in order)")
     p_run.add_argument("--export-weights", action="store_true",
-                       help="notebook 03 (with --jobs > 1, also the runner before the "
-                            "notebooks start) writes the chosen detector into the package "
-                            "(artifactnet_core/weights/)")
+                       help="write the chosen detector into the package "
+                            "(artifactnet_core/weights/) before the notebooks run (03 writes "
+                            "it again)")
     p_sum = sub.add_parser("summary", help="rewrite summary_<profile>.json from the executed "
                                            "notebooks (e.g. after an interrupted run)")
     p_sum.add_argument("--profile", required=True)
