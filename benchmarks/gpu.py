@@ -8,11 +8,11 @@ imports only the detector's model code and makes its own audio. Prints numbers; 
    picks (:func:`artifactnet_core.detector.model.inference_batch_size`, 16 GiB by default):
    float32 eager (batch norm as layers, medians by sorting), ``predict_proba`` in float32 and
    in bfloat16 (folded, channels-last, selection-network medians) and, unless ``--no-compile``,
-   the bfloat16 UNet under ``torch.compile`` (``ArtifactUNet.compile_inference``; its one-off
-   warm-up printed). Each: real-time
+   the bfloat16 UNet and HPSS under ``torch.compile`` (``ArtifactNet.compile_inference``; its
+   one-off warm-up printed). Each: real-time
    factor, gain over eager (first), peak GPU memory against the chooser's estimate, and the
-   largest P(AI) difference from float32 eager. Then the stages of the default path and HPSS's
-   share of it.
+   largest P(AI) difference from float32 eager. Then the stages of the default and the
+   compiled path and HPSS's share of each.
 2. **End to end**: a folder of MP3 files made on the spot (music-like test signals), decoded by a
    pool of CPU worker processes while the GPU scores the chunks already decoded; files/s and
    audio-hours scored per hour.
@@ -139,7 +139,7 @@ def batched_paths(model: ArtifactNet, device: torch.device, args: argparse.Names
     ]
     if args.compile:
         compiled = copy.deepcopy(model)
-        compiled.unet.compile_inference()
+        compiled.compile_inference()  # the UNet and HPSS
         t0 = time.perf_counter()
         compiled.predict_proba(audio[:batch])
         sync(device)
@@ -160,20 +160,23 @@ def batched_paths(model: ArtifactNet, device: torch.device, args: argparse.Names
         peak_s = f"{peak / 2**30:9.2f}" if peak is not None else f"{'-':>9}"
         print(f"{name:<26} {t_eager / per_chunk_s:>5.2f}x {b:>5} {1e3 * t:>9.1f} "
               f"{cfg.chunk_seconds / per_chunk_s:>7.0f}x {peak_s} {est:>8.2f} {diff:>9.1e}")
-    stages(model, audio[:batch], device, args.repeat)
+    stages(model, audio[:batch], device, args.repeat, "predict auto")
+    if args.compile:
+        stages(compiled, audio[:batch], device, args.repeat, "compiled")
 
 
-def stages(model: ArtifactNet, audio: torch.Tensor, device: torch.device, repeat: int) -> None:
-    """Time of each stage of the default path for one batch, and HPSS's share."""
+def stages(model: ArtifactNet, audio: torch.Tensor, device: torch.device, repeat: int,
+           label: str) -> None:
+    """Time of each stage of a path for one batch, and HPSS's share."""
     k = model.config.hpss_kernel
     with torch.inference_mode():
         mag = model.spectrogram(audio)
         residual = model.residual(mag)
-        harm, perc = hpss(residual, kernel_size=k)
+        harm, perc = model.featurizer.split(residual)
         rows = {
             "STFT": lambda: model.spectrogram(audio),
             "UNet": lambda: model.residual(mag),
-            "HPSS": lambda: hpss(residual, kernel_size=k),
+            "HPSS": lambda: model.featurizer.split(residual),
             "mel maps + CNN": lambda: model.classify_base(
                 model.featurizer.maps_from_parts(mag, residual, harm, perc)),
         }
@@ -181,11 +184,16 @@ def stages(model: ArtifactNet, audio: torch.Tensor, device: torch.device, repeat
         t_sort = timed(lambda: (median_filter(residual, kernel_size=k, dim=-1, method="sort"),
                                 median_filter(residual, kernel_size=k, dim=-2, method="sort")),
                        device, repeat)
+        h_eager, p_eager = hpss(residual, kernel_size=k)
+        scale = float(residual.abs().max())
+        hpss_diff = max(float((harm - h_eager).abs().max()),
+                        float((perc - p_eager).abs().max())) / scale
     total = sum(times.values())
-    print(f"stages of predict auto, batch {len(audio)}: " + ", ".join(
+    print(f"stages of {label}, batch {len(audio)}: " + ", ".join(
         f"{name} {1e3 * t:.1f} ms ({100 * t / total:.0f} %)" for name, t in times.items()))
-    print(f"HPSS medians by sorting instead: {1e3 * t_sort:.1f} ms (network HPSS "
-          f"{t_sort / times['HPSS']:.1f}x faster, softmasks included)")
+    print(f"HPSS medians by sorting instead: {1e3 * t_sort:.1f} ms ({label} HPSS "
+          f"{t_sort / times['HPSS']:.1f}x faster, softmasks included); max |HPSS - eager "
+          f"network| / max |R| = {hpss_diff:.1e}")
 
 
 def decode_chunks(path: str, chunk_samples: int) -> tuple[str, np.ndarray, float]:

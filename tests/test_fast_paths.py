@@ -29,6 +29,7 @@ from artifactnet_core.detector.model import (
     load_model,
     save_model,
 )
+from artifactnet_core.detector.spectral import hpss
 from artifactnet_core.detector.unet import ArtifactUNet, upsample_bilinear
 
 #: A recording shipped by Debian (wesnoth-1.16-music, installed by `make sysdeps`).
@@ -76,17 +77,19 @@ def eager_fp32(model: ArtifactNet, audio: torch.Tensor) -> torch.Tensor:
 
 
 def test_bf16_and_folded_paths_match_fp32_eager_on_real_music(trained, chunks):
-    ref = eager_fp32(trained, chunks)
-    folded = trained.predict_proba(chunks, precision="fp32")
-    bf16 = trained.predict_proba(chunks, precision="bf16")
-    assert float((folded - ref).abs().max()) < 1e-5
-    assert float((bf16 - ref).abs().max()) < BF16_P_TOLERANCE
-    # The residual itself stays close, not just the score (one chunk: bfloat16 is emulated,
-    # and slow, on CPUs without AVX-512 BF16).
-    mag = trained.spectrogram(chunks[:1])
+    # Each UNet runs once per precision (bfloat16 is emulated, and slow, on CPUs without
+    # AVX-512 BF16): the eager residual gives the reference P(AI) as eager_fp32 does, and the
+    # bfloat16 residual goes through the same featurizer and CNN as predict_proba's.
+    mag = trained.spectrogram(chunks)
     with torch.no_grad():
         r_ref = trained.unet(mag)
-    r_bf16 = trained.unet.infer(mag, precision="bf16")
+        ref = torch.sigmoid(trained.classify_base(trained.featurizer.base_maps(mag, r_ref)))
+        r_bf16 = trained.unet.infer(mag, precision="bf16")
+        bf16 = torch.sigmoid(trained.classify_base(trained.featurizer.base_maps(mag, r_bf16)))
+    folded = trained.predict_proba(chunks, precision="fp32")
+    assert float((folded - ref).abs().max()) < 1e-5
+    assert float((bf16 - ref).abs().max()) < BF16_P_TOLERANCE
+    # The residual itself stays close, not just the score.
     assert float((r_bf16 - r_ref).abs().max()) < 2e-3 * float(mag.max())
 
 
@@ -185,19 +188,26 @@ def test_onnx_detector_refuses_foreign_files(tmp_path):
 
 
 @pytest.mark.slow
-def test_compiled_unet_matches_fp32_eager(chunks):
-    """torch.compile of the inference UNet (about a minute of compiling on 2 cores)."""
+def test_compiled_model_matches_fp32_eager(chunks):
+    """torch.compile of the inference UNet and HPSS (a minute or two of compiling on 2 cores;
+    a 7-tap HPSS keeps the median program, and so the compile, small)."""
     torch.manual_seed(2)
-    model = ArtifactNet(ArtifactNetConfig(unet_base_width=4)).eval()
+    model = ArtifactNet(ArtifactNetConfig(unet_base_width=4, hpss_kernel=7)).eval()
     mag = model.spectrogram(chunks[:1])
     with torch.no_grad():
         ref = model.unet(mag)
-    model.unet.compile_inference()
+        split_ref = hpss(ref, kernel_size=7)
+    model.compile_inference()
     got = model.unet.infer(mag)
+    with torch.no_grad():
+        split_got = model.featurizer.split(ref)
     p_got = model.predict_proba(chunks[:1])
     assert float((got - ref).abs().max()) < 2e-3 * float(mag.max())
+    for part_got, part_ref in zip(split_got, split_ref, strict=True):  # float32 rounding only
+        assert float((part_got - part_ref).abs().max()) <= 1e-6 * float(ref.max())
     assert float((p_got - eager_fp32(model, chunks[:1])).abs().max()) < P_TOLERANCE
-    model.unet.compile_inference(enable=False)
+    model.compile_inference(enable=False)
+    assert model.featurizer._compiled_split is None and model.unet._compiled is None
     assert model.unet._compiled is None
 
 

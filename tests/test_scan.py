@@ -251,3 +251,33 @@ def test_decoding_never_raises(tmp_path):
     ok = decode_file(song, sr=SR, chunk_samples=CHUNK_SAMPLES, max_chunks=16)
     assert ok.error is None and ok.samples_read == 9 * SR
     np.testing.assert_array_equal(ok.starts, [0, CHUNK_SAMPLES])  # 1 s tail: no third chunk
+
+
+def test_ray_local_start_is_retried_after_a_startup_timeout(monkeypatch):
+    """A local raylet that misses Ray's fixed 30 s startup window (all cores busy) is retried;
+    any other error is not."""
+    ray = pytest.importorskip("ray")
+    from artifactnet_core.scan import ray_engine
+
+    calls = []
+
+    def flaky_init(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise Exception("The current node timed out during startup. This could happen")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "shutdown", lambda: None)
+    monkeypatch.setattr(ray, "init", flaky_init)
+    assert ray_engine._connect(None, 2) is True
+    assert len(calls) == 2 and calls[-1]["num_cpus"] == 2
+
+    def broken_init(**kwargs):
+        calls.append(kwargs)
+        raise ValueError("bad option")
+
+    monkeypatch.setattr(ray, "init", broken_init)
+    calls.clear()
+    with pytest.raises(ValueError, match="bad option"):
+        ray_engine._connect(None, 2)
+    assert len(calls) == 1

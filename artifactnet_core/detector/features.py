@@ -26,6 +26,8 @@ Ablated in ``07_ablations_controls``.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
@@ -95,7 +97,25 @@ class ForensicFeaturizer(nn.Module):
 
     def split(self, residual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """HPSS of the residual: ``(harmonic, percussive)`` magnitudes shaped like it."""
+        compiled = getattr(self, "_compiled_split", None)
+        if compiled is not None and not torch.is_grad_enabled():
+            return compiled(residual)
         return hpss(residual, kernel_size=self.hpss_kernel)
+
+    def compile_inference(self, *, enable: bool = True) -> ForensicFeaturizer:
+        """Route :meth:`split` (HPSS) through ``torch.compile`` when no gradients are needed;
+        ``enable=False`` goes back to eager.
+
+        Inductor fuses the median selection network (:func:`~artifactnet_core.detector.spectral.
+        median_filter`: about 70 ``minimum`` / ``maximum`` per output, each a separate kernel
+        and a pass through memory in eager mode) and the soft masks into a few kernels: the
+        medians are the same values, the masks agree to float32 rounding. The first call for
+        each input shape compiles; later calls reuse it. Returns the module.
+        """
+        self._compiled_split = (
+            torch.compile(functools.partial(hpss, kernel_size=self.hpss_kernel), dynamic=False)
+            if enable else None)
+        return self
 
     def maps_from_parts(self, mag: torch.Tensor, residual: torch.Tensor,
                         harmonic: torch.Tensor, percussive: torch.Tensor) -> torch.Tensor:

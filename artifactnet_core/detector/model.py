@@ -118,6 +118,20 @@ class ArtifactNet(nn.Module):
         finally:
             self.train(was_training)
 
+    def compile_inference(self, *, enable: bool = True) -> ArtifactNet:
+        """Run inference's two heavy stages under ``torch.compile``: the UNet
+        (:meth:`ArtifactUNet.compile_inference`) and HPSS
+        (:meth:`ForensicFeaturizer.compile_inference`); ``enable=False`` goes back to eager.
+
+        A one-off warm-up per input shape (``benchmarks/gpu.py`` prints it; needs Triton on a
+        GPU and a C++ compiler on a CPU), then the fastest GPU path (``benchmarks/README.md``).
+        Call it again after changing the weights. Returns the module.
+        """
+        if self.unet is not None:
+            self.unet.compile_inference(enable=enable)
+        self.featurizer.compile_inference(enable=enable)
+        return self
+
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters per part and in total."""
         def count(module: nn.Module | None) -> int:

@@ -299,6 +299,7 @@ class _SelectionNetwork:
 
 
 @functools.lru_cache(maxsize=16)
+@torch.compiler.assume_constant_result  # torch.compile takes it as a constant, never traces it
 def _median_program(kernel_size: int, group: int) -> tuple[list, list, list]:
     # The medians of ``group`` neighbouring windows of ``kernel_size`` samples, from the
     # ``group + kernel_size - 1`` samples they cover. The windows share a core of

@@ -91,9 +91,23 @@ def _connect(address: str | None, num_cpus: int | None) -> bool:
                "logging_level": logging.WARNING}
     if address:
         ray.init(address=address, **options)
-    else:
-        ray.init(num_cpus=num_cpus, **options)
+        return True
+    for attempt in range(_LOCAL_START_ATTEMPTS):
+        try:
+            ray.init(num_cpus=num_cpus, **options)
+            return True
+        except Exception as error:  # Ray raises a bare Exception for this
+            # A local raylet gets a fixed 30 s to come up; on a machine whose cores are
+            # all busy it can miss that once. Other errors, and the last attempt, go up.
+            if ("timed out during startup" not in str(error)
+                    or attempt == _LOCAL_START_ATTEMPTS - 1):
+                raise
+            ray.shutdown()
     return True
+
+
+#: Tries to start a local Ray before its startup timeout is reported.
+_LOCAL_START_ATTEMPTS = 3
 
 
 def scan_ray(files: Sequence[str], writer: ShardWriter, weights: str | os.PathLike, *,
