@@ -36,6 +36,7 @@ from artifactnet_core.detector.spectral import (
     DELTA_WIDTH,
     delta,
     hpss,
+    mark_median_programs_constant,
     mel_filterbank,
     mel_power,
     power_to_db,
@@ -112,6 +113,8 @@ class ForensicFeaturizer(nn.Module):
         medians are the same values, the masks agree to float32 rounding. The first call for
         each input shape compiles; later calls reuse it. Returns the module.
         """
+        if enable:
+            mark_median_programs_constant()
         self._compiled_split = (
             torch.compile(functools.partial(hpss, kernel_size=self.hpss_kernel), dynamic=False)
             if enable else None)

@@ -299,7 +299,6 @@ class _SelectionNetwork:
 
 
 @functools.lru_cache(maxsize=16)
-@torch.compiler.assume_constant_result  # torch.compile takes it as a constant, never traces it
 def _median_program(kernel_size: int, group: int) -> tuple[list, list, list]:
     # The medians of ``group`` neighbouring windows of ``kernel_size`` samples, from the
     # ``group + kernel_size - 1`` samples they cover. The windows share a core of
@@ -317,6 +316,15 @@ def _median_program(kernel_size: int, group: int) -> tuple[list, list, list]:
         own = list(range(i, group - 1)) + list(range(kernel_size, kernel_size + i))
         outputs.append(net.select(core + own, [group - 1])[0])
     return net.schedule(outputs)
+
+
+def mark_median_programs_constant() -> None:
+    """Let ``torch.compile`` take the median programs as constants instead of tracing how they
+    are built (the selection-network bookkeeping: minutes for a 31-tap kernel, against
+    seconds). Imports ``torch._dynamo``, so it is called when something is compiled
+    (:meth:`~artifactnet_core.detector.features.ForensicFeaturizer.compile_inference`), never
+    on import."""
+    torch.compiler.assume_constant_result(_median_program.__wrapped__)
 
 
 #: Longest kernel filtered by the selection network; longer ones sort each window.
