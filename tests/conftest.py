@@ -34,12 +34,23 @@ NOTEBOOK_FIXTURE = "smoke_run"
 _NOTEBOOK_RUN = pytest.StashKey[tuple[Path, subprocess.Popen]]()
 
 
+#: Tests that start timing-sensitive services (a local Ray cluster: its raylet gets a fixed
+#: 30 s to come up, which 2 cores busy with the notebook run do not always give it) ask for
+#: this fixture: they run after the notebook run has ended, just before its readers.
+QUIET_FIXTURE = "quiet_machine"
+
+
 def _reads_notebook_run(item: pytest.Item) -> bool:
     return NOTEBOOK_FIXTURE in getattr(item, "fixturenames", ())
 
 
+def _order(item: pytest.Item) -> int:
+    names = getattr(item, "fixturenames", ())
+    return 2 if NOTEBOOK_FIXTURE in names else 1 if QUIET_FIXTURE in names else 0
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=_reads_notebook_run)  # stable: the notebook tests last, in their own order
+    items.sort(key=_order)  # stable: the quiet tests, then the notebook tests, last
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -80,6 +91,15 @@ def smoke_run(request) -> tuple[Path, list[dict]]:
         pytest.fail(f"the smoke notebook run exited with {runner.returncode}; the end of "
                     f"{root / 'runner.log'}:\n{tail}", pytrace=False)
     return root, executed_summary(root / "executed", profile="smoke")
+
+
+@pytest.fixture
+def quiet_machine(request) -> None:
+    """Wait for the background notebook run, if this session started one (its result is
+    checked by the notebook tests)."""
+    started = request.config.stash.get(_NOTEBOOK_RUN, None)
+    if started is not None:
+        started[1].wait()
 
 
 def music_like(seconds: float, *, sr: int = SR, seed: int = 0) -> np.ndarray:

@@ -227,8 +227,10 @@ def test_the_subcommand_is_light_to_register():
     assert out.stdout.strip() == "[]"
 
 
-def test_ray_engine_gives_the_local_rows(local_rows, catalogue, tiny_weights, tmp_path):
-    """The Ray Data pipeline on a local 2-CPU Ray: the same rows, P(AI) equal to the bit."""
+def test_ray_engine_gives_the_local_rows(local_rows, catalogue, tiny_weights, tmp_path,
+                                        quiet_machine):
+    """The Ray Data pipeline on a local 2-CPU Ray: the same rows, P(AI) equal to the bit
+    (after the background notebook run, so that Ray's raylet gets the cores to start)."""
     pytest.importorskip("ray")
     out = tmp_path / "results.parquet"
     code = scan(catalogue, "--out", out, "--weights", tiny_weights, "--engine", "ray",
