@@ -45,8 +45,9 @@ def _reads_notebook_run(item: pytest.Item) -> bool:
 
 
 def _order(item: pytest.Item) -> int:
-    names = getattr(item, "fixturenames", ())
-    return 2 if NOTEBOOK_FIXTURE in names else 1 if QUIET_FIXTURE in names else 0
+    if _reads_notebook_run(item):
+        return 2
+    return 1 if QUIET_FIXTURE in getattr(item, "fixturenames", ()) else 0
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
