@@ -78,10 +78,12 @@ notebooks: venv sysdeps
 # notebooks at a time once the benchmark and the default detector exist (runner.run's `jobs`):
 # much of a kernel's time is single-threaded Python, so on 2 cores this shortens the smoke run
 # (`make test` runs it so); a whole laptop run has not been timed both ways yet.
+# --resume: a notebook already executed to the end with the same parameters and sources is not
+# run again, so an interrupted run picks up where it stopped (what the rest compute is cached).
 REPRODUCE_JOBS ?= 2
 reproduce: venv sysdeps
 	$(PY) -m artifactnet_core.experiments.runner run --profile $(PROFILE) --seed $(SEED) \
-		--export-weights --jobs $(REPRODUCE_JOBS)
+		--export-weights --jobs $(REPRODUCE_JOBS) --resume
 	$(PY) -m artifactnet_core.experiments.report --results
 
 # Every CPU inference path side by side (a minute or two; the first run also exports ONNX).

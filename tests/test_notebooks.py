@@ -130,3 +130,42 @@ def test_executed_summary_keeps_finished_notebooks_of_the_profile(tmp_path):
     assert rows == [{"notebook": stems[0], "profile": "laptop", "seconds": 12.3,
                      "peak_rss_mib": 321.0, "cached_s": 7.5}]
     assert [r["notebook"] for r in executed_summary(tmp_path)] == [stems[0], stems[2]]
+
+
+def test_resume_skips_only_a_finished_run_of_the_same_sources(tmp_path):
+    from artifactnet_core.experiments.runner import fingerprint, up_to_date
+
+    staged = tmp_path / "nb.input.ipynb"
+    staged.write_text(json.dumps({"cells": [{"source": "x = 1"}]}))
+    digest = fingerprint(staged)
+    params = {"profile": "laptop", "seed": 0}
+
+    def executed(**papermill):
+        target = tmp_path / "nb.ipynb"
+        meta = {"papermill": {"parameters": params, "duration": 9.0, "exception": None,
+                              **papermill}, "artifactnet": {"fingerprint": digest}}
+        target.write_text(json.dumps({"metadata": meta, "cells": []}))
+        return target
+
+    assert up_to_date(executed(), params, digest)
+    assert not up_to_date(executed(duration=None), params, digest)  # interrupted
+    assert not up_to_date(executed(exception=True), params, digest)  # failed
+    assert not up_to_date(executed(), {**params, "seed": 1}, digest)
+    assert not up_to_date(tmp_path / "missing.ipynb", params, digest)
+    staged.write_text(json.dumps({"cells": [{"source": "x = 2"}]}))  # the notebook was edited
+    assert not up_to_date(executed(), params, fingerprint(staged))
+
+
+@pytest.mark.slow
+def test_a_resumed_smoke_run_would_run_nothing_again(smoke_run, tmp_path):
+    # Every notebook the run executed carries the fingerprint its sources have now.
+    import jupytext
+
+    from artifactnet_core.experiments.runner import fingerprint, up_to_date
+
+    root, summary = smoke_run
+    for src in notebook_sources():
+        staged = tmp_path / f"{src.stem}.input.ipynb"
+        jupytext.write(jupytext.read(src), staged, fmt="ipynb")
+        assert up_to_date(root / "executed" / f"{src.stem}.ipynb",
+                          {"profile": "smoke", "seed": 0}, fingerprint(staged)), src.stem

@@ -25,11 +25,13 @@ import sys
 import time
 from pathlib import Path
 
+from artifactnet_core.atomic import file_sha256, stable_hash
 from artifactnet_core.paths import REPO_DIR, figures_dir
 from artifactnet_core.profiles import PROFILE_NAMES, get_profile
 
 NOTEBOOK_DIR = REPO_DIR / "notebooks"
 EXECUTED_DIR = NOTEBOOK_DIR / "executed"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
 def notebook_sources(notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
@@ -201,10 +203,34 @@ def _kernel_threads(threads: int) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
 
 
+def fingerprint(staged: str | os.PathLike) -> str:
+    """Digest of what an executed notebook's outputs depend on beyond its parameters and the
+    cache: the staged notebook and every Python source file of the package (the package's
+    exported weights are left out: a run writes them itself). Any edit to either changes it."""
+    sources = sorted(PACKAGE_DIR.rglob("*.py"))
+    return stable_hash(file_sha256(staged),
+                       *[(p.relative_to(PACKAGE_DIR).as_posix(), file_sha256(p)) for p in sources])
+
+
+def up_to_date(target: str | os.PathLike, parameters: dict, digest: str) -> bool:
+    """Whether ``target`` is a finished execution (no exception) with these ``parameters``
+    whose :func:`fingerprint` was ``digest``: what ``run(resume=True)`` skips."""
+    try:
+        meta = json.loads(Path(target).read_text()).get("metadata", {})
+    except (OSError, ValueError):
+        return False
+    ran = meta.get("papermill", {})
+    return (ran.get("duration") is not None and not ran.get("exception")
+            and ran.get("parameters") == parameters
+            and meta.get("artifactnet", {}).get("fingerprint") == digest)
+
+
 def _execute(staged: str, target: str, parameters: dict, kernel_name: str,
              progress: bool) -> None:
     """Execute one staged notebook with papermill (a function of its own so that a worker
-    process of :func:`run` can call it)."""
+    process of :func:`run` can call it), and stamp the executed copy with its
+    :func:`fingerprint`."""
+    import nbformat
     import papermill
 
     from artifactnet_core.experiments import ledger
@@ -214,9 +240,13 @@ def _execute(staged: str, target: str, parameters: dict, kernel_name: str,
     seen = set() if folder is None else set(ledger.read_ledger(folder)["artifact"])
     # The kernel inherits it: cached computations are charged to this notebook (ledger.py).
     os.environ[ledger.NOTEBOOK_ENV] = name
+    digest = fingerprint(staged)
     papermill.execute_notebook(staged, target, parameters=parameters, kernel_name=kernel_name,
                                cwd=str(NOTEBOOK_DIR), progress_bar=progress)
     Path(staged).unlink()
+    executed = nbformat.read(target, as_version=4)
+    executed.metadata["artifactnet"] = {"fingerprint": digest}
+    nbformat.write(executed, target)
     # What this notebook's cached stages cost when they were computed, beyond this run's wall
     # time (an interrupted run resumed, or a later session): recorded beside its peak memory.
     folder = folder or ledger.profile_ledger_folder(parameters["profile"],
@@ -230,7 +260,8 @@ def _execute(staged: str, target: str, parameters: dict, kernel_name: str,
 
 def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | None = None,
         output_dir: Path = EXECUTED_DIR, kernel_name: str | None = None,
-        progress: bool = True, extra: dict | None = None, jobs: int = 1) -> list[dict]:
+        progress: bool = True, extra: dict | None = None, jobs: int = 1,
+        resume: bool = False) -> list[dict]:
     """Execute the notebooks with papermill; stop at the first failure.
 
     Parameters
@@ -258,6 +289,11 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
         differ in the last bits from a serial run's. A notebook kernel spends much of its time
         in single-threaded Python, so on 2 cores ``jobs=2`` shortens the smoke run
         (``make test`` uses it).
+    resume : bool
+        Skip the notebooks whose executed copy in ``output_dir`` is :func:`up_to_date`: it
+        finished, with the same parameters, from the same notebook and package sources. What
+        the others compute comes from the cache, so an interrupted long run (``make
+        reproduce``) picks up where it stopped; an edit to the package reruns every notebook.
 
     Returns
     -------
@@ -287,7 +323,13 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
                       **{k: v for k, v in (extra or {}).items() if k in declared}}
         staged = output_dir / f"{src.stem}.input.ipynb"
         jupytext.write(nb, staged, fmt="ipynb")
-        todo.append((src.stem, (str(staged), str(output_dir / f"{src.stem}.ipynb"), parameters,
+        target = output_dir / f"{src.stem}.ipynb"
+        if resume and up_to_date(target, parameters, fingerprint(staged)):
+            staged.unlink()
+            print(f"== {src.stem}: up to date in {target}, not run again (resume)",
+                  file=sys.stderr, flush=True)
+            continue
+        todo.append((src.stem, (str(staged), str(target), parameters,
                                 kernel_name or "python3", progress)))
     ran = []
     prof = get_profile(profile)
@@ -355,6 +397,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="write the chosen detector into the package "
                             "(artifactnet_core/weights/) before the notebooks run (03 writes "
                             "it again)")
+    p_run.add_argument("--resume", action="store_true",
+                       help="skip notebooks already executed to the end with the same "
+                            "parameters and sources (an interrupted run picks up)")
     p_sum = sub.add_parser("summary", help="rewrite summary_<profile>.json from the executed "
                                            "notebooks (e.g. after an interrupted run)")
     p_sum.add_argument("--profile", required=True)
@@ -375,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
             print(p, file=sys.stderr)
         return 1 if problems else 0
     summary = run(profile=args.profile, seed=args.seed, only=args.only,
-                  output_dir=args.output_dir, jobs=args.jobs,
+                  output_dir=args.output_dir, jobs=args.jobs, resume=args.resume,
                   extra={"export_weights": True} if args.export_weights else None)
     print(f"figures and tables in {os.environ.get('ARTIFACTNET_FIGURES') or figures_dir()}")
     _print_summary(summary)
