@@ -203,12 +203,13 @@ def _kernel_threads(threads: int) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
 
 
-def fingerprint(staged: str | os.PathLike) -> str:
+def fingerprint(src: str | os.PathLike) -> str:
     """Digest of what an executed notebook's outputs depend on beyond its parameters and the
-    cache: the staged notebook and every Python source file of the package (the package's
+    cache: its jupytext source ``src`` (not the staged ``.ipynb``: jupytext gives its cells
+    fresh random ids every time) and every Python source file of the package (the package's
     exported weights are left out: a run writes them itself). Any edit to either changes it."""
     sources = sorted(PACKAGE_DIR.rglob("*.py"))
-    return stable_hash(file_sha256(staged),
+    return stable_hash(file_sha256(src),
                        *[(p.relative_to(PACKAGE_DIR).as_posix(), file_sha256(p)) for p in sources])
 
 
@@ -226,10 +227,10 @@ def up_to_date(target: str | os.PathLike, parameters: dict, digest: str) -> bool
 
 
 def _execute(staged: str, target: str, parameters: dict, kernel_name: str,
-             progress: bool) -> None:
+             progress: bool, digest: str) -> None:
     """Execute one staged notebook with papermill (a function of its own so that a worker
-    process of :func:`run` can call it), and stamp the executed copy with its
-    :func:`fingerprint`."""
+    process of :func:`run` can call it), and stamp the executed copy with ``digest``, its
+    source's :func:`fingerprint` taken before it ran."""
     import nbformat
     import papermill
 
@@ -240,7 +241,6 @@ def _execute(staged: str, target: str, parameters: dict, kernel_name: str,
     seen = set() if folder is None else set(ledger.read_ledger(folder)["artifact"])
     # The kernel inherits it: cached computations are charged to this notebook (ledger.py).
     os.environ[ledger.NOTEBOOK_ENV] = name
-    digest = fingerprint(staged)
     papermill.execute_notebook(staged, target, parameters=parameters, kernel_name=kernel_name,
                                cwd=str(NOTEBOOK_DIR), progress_bar=progress)
     Path(staged).unlink()
@@ -321,16 +321,16 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
         declared = declared_parameters(nb)
         parameters = {"profile": profile, "seed": seed,
                       **{k: v for k, v in (extra or {}).items() if k in declared}}
-        staged = output_dir / f"{src.stem}.input.ipynb"
-        jupytext.write(nb, staged, fmt="ipynb")
         target = output_dir / f"{src.stem}.ipynb"
-        if resume and up_to_date(target, parameters, fingerprint(staged)):
-            staged.unlink()
+        digest = fingerprint(src)
+        if resume and up_to_date(target, parameters, digest):
             print(f"== {src.stem}: up to date in {target}, not run again (resume)",
                   file=sys.stderr, flush=True)
             continue
+        staged = output_dir / f"{src.stem}.input.ipynb"
+        jupytext.write(nb, staged, fmt="ipynb")
         todo.append((src.stem, (str(staged), str(target), parameters,
-                                kernel_name or "python3", progress)))
+                                kernel_name or "python3", progress, digest)))
     ran = []
     prof = get_profile(profile)
     parallel = jobs > 1 and len(todo) > 1
