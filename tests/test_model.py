@@ -103,6 +103,30 @@ def test_window_channels_equal_cropped_channels(frames, length):
         feat.context(frames - length + 1, length, frames)
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 16, 22), (1, 4, 17, 9), (3, 2, 4, 5)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_max_pool_2x2_is_max_pool2d(shape, channels_last):
+    # The fast path (no gradients) gives max_pool2d's values exactly, odd sizes and layout
+    # included; with gradients it is max_pool2d, backward and all.
+    import torch.nn.functional as F
+
+    from artifactnet_core.detector.layers import max_pool_2x2
+
+    x = torch.randn(shape)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        out = max_pool_2x2(x)
+    assert torch.equal(out, F.max_pool2d(x, 2))
+    assert out.is_contiguous(memory_format=torch.channels_last) == channels_last
+    x.requires_grad_()
+    max_pool_2x2(x).sum().backward()
+    grad = x.grad.clone()
+    x.grad = None
+    F.max_pool2d(x, 2).sum().backward()
+    assert torch.equal(grad, x.grad)
+
+
 def test_classifier_output_shape():
     assert CompactCNN()(torch.randn(4, 7, 128, 345)).shape == (4,)
 

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from artifactnet_core.detector.config import CNN_HIDDEN, CNN_WIDTHS
+from artifactnet_core.detector.layers import MaxPool2x2
 
 
 class CompactCNN(nn.Module):
@@ -36,7 +37,7 @@ class CompactCNN(nn.Module):
         prev = in_channels
         for width in widths:
             layers += [nn.Conv2d(prev, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
-                       nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+                       nn.ReLU(inplace=True), MaxPool2x2()]
             prev = width
         self.body = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * prev, hidden),

@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from artifactnet_core.detector.config import MASK_BOUND, UNET_BASE_WIDTH, UNET_MULTIPLIERS
+from artifactnet_core.detector.layers import max_pool_2x2
 from artifactnet_core.runtime import fast_bf16
 
 #: Inference precisions of :meth:`ArtifactUNet.infer`.
@@ -201,7 +202,7 @@ class ArtifactUNet(nn.Module):
         # The UNet's wiring, shared by training (modules) and inference (folded convolutions).
         skips = [inc(x)]
         for block in down:
-            skips.append(block(F.max_pool2d(skips[-1], 2)))
+            skips.append(block(max_pool_2x2(skips[-1])))
         y = skips.pop()
         for block in up:
             skip = skips.pop()
