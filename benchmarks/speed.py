@@ -22,7 +22,8 @@ same audio and the paper's architecture (UNet base width 32, 3.68M parameters, C
       (``torch.compile``, weights frozen), compile time printed;
 * where the time goes: STFT, UNet, the two HPSS medians (sorting vs selection network vs
   librosa/scipy), HPSS on torch's intra-op threads vs the batch shared out among single-threaded
-  workers (the default, ``runtime.map_batch_single_threaded``), mel maps + CNN; thread count;
+  workers (the default, ``runtime.map_batch_single_threaded``), mel maps + CNN, the CNN's first
+  2x2 max-pool (``max_pool2d`` vs the elementwise maxima of ``layers.max_pool_2x2``); thread count;
   and decoding a real file, alone and overlapped with inference;
 * training: one UNet step at the laptop recipe's batch and crop, float32 vs the bfloat16
   autocast training uses where the CPU has fast bfloat16 (``runtime.training_autocast``).
@@ -56,6 +57,7 @@ from gpu import music, training_step  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from artifactnet_core.detector.chunking import split_chunks  # noqa: E402
+from artifactnet_core.detector.layers import max_pool_2x2  # noqa: E402
 from artifactnet_core.detector.model import (  # noqa: E402
     ArtifactNet,
     ArtifactNetConfig,
@@ -308,6 +310,16 @@ def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
         t_split = best_of(lambda: hpss(batch, kernel_size=k), repeat)
         print(f"  HPSS of {len(batch)} chunks at once: default {t_threads / t_split:.1f}x faster than "
               f"intra-op threads ({1e3 * t_split:.1f} vs {1e3 * t_threads:.1f} ms)")
+        # The input of the CNN's first 2x2 max-pool: its input norm, conv, norm and ReLU applied
+        # to the batch's channels (the residual stands in for its HPSS parts, as above).
+        base = model.featurizer.maps_from_parts(model.spectrogram(chunks), batch, batch, batch)
+        pooled = model.classifier.body[:4](model.featurizer.channels_from_base(base))
+        t_pool = best_of(lambda: torch.nn.functional.max_pool2d(pooled, 2), repeat)
+        t_maxima = best_of(lambda: max_pool_2x2(pooled), repeat)
+        same = torch.equal(max_pool_2x2(pooled), torch.nn.functional.max_pool2d(pooled, 2))
+        print(f"  CNN's first 2x2 max-pool, {tuple(pooled.shape)}: max_pool_2x2 "
+              f"{t_pool / t_maxima:.1f}x faster than max_pool2d ({1e3 * t_maxima:.1f} vs "
+              f"{1e3 * t_pool:.1f} ms), {'the same' if same else 'DIFFERENT'} values")
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
