@@ -499,6 +499,35 @@ def test_render_score_truncates_and_normalises(tmp_path):
     assert np.abs(audio).max() == pytest.approx(RENDER_PEAK, abs=1e-3)
 
 
+def test_an_abc_collection_is_parsed_for_its_first_tune_alone(tmp_path, monkeypatch):
+    from artifactnet_core.bench import render
+
+    tunes = {3: "c B A G |", 1: "G A B c |", 2: "C D E F |"}
+    collection = tmp_path / "book.abc"
+    collection.write_text("% a collection\n\n" + "".join(
+        f"X:{n}\nT:Tune {n}\nM:4/4\nL:1/4\nQ:1/4=120\nK:C\n{body * 4}\n\n"
+        for n, body in tunes.items()))
+    single = tmp_path / "tune.abc"
+    single.write_text("X:5\nT:One\nM:4/4\nL:1/4\nK:C\nC D E F |\n")
+    assert render.first_abc_tune(collection) == 1       # music21 sorts a collection by number
+    assert render.first_abc_tune(single) is None
+    assert render.first_abc_tune(tmp_path / "piece.krn") is None
+
+    def midi(whole: bool) -> bytes:
+        if whole:   # the code before: the whole collection, its first score taken
+            monkeypatch.setattr(render, "first_abc_tune", lambda path: None)
+        out = tmp_path / f"{whole}.mid"
+        render.score_to_midi(collection, out, max_s=10.0, programs=(0,))
+        monkeypatch.undo()
+        return out.read_bytes()
+
+    first = midi(whole=False)
+    assert first == midi(whole=True)
+    from music21 import converter
+    pitches = [p.midi for p in converter.parse(first, format="midi").pitches]
+    assert pitches[:4] == [67, 69, 71, 72]             # tune 1: G A B c
+
+
 def test_installed_package_licences():
     from artifactnet_core.bench.sources import package_licence
 
