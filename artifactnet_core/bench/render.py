@@ -157,11 +157,11 @@ def _score_to_midi(score_path: str | os.PathLike, midi_path: str | os.PathLike, 
                 parsed = converter.parse(str(score_path), number=first)
             except Exception:  # noqa: BLE001 - music21 raises many error types
                 parsed = None
-        try:
-            if parsed is None:
+        if parsed is None:
+            try:
                 parsed = converter.parse(str(score_path))
-        except Exception as err:  # noqa: BLE001 - music21 raises many error types
-            raise RenderError(f"{score_path}: cannot parse score ({err})") from err
+            except Exception as err:  # noqa: BLE001 - music21 raises many error types
+                raise RenderError(f"{score_path}: cannot parse score ({err})") from err
     if isinstance(parsed, stream.Opus):
         if not parsed.scores:
             raise RenderError(f"{score_path}: empty opus")
