@@ -188,7 +188,8 @@ def test_committed_figures_have_colour_scales():
 def tables(tmp_path):
     pd.DataFrame({"family": ["tconv", "istft", "mrf"], "stride": [256, 256.0, 320],
                   "tpr": [0.91, 0.42, 0.77]}).to_csv(tmp_path / "tab99_family.csv", index=False)
-    pd.DataFrame({"auc": [0.93456], "auc_lo": [float("nan")], "delta": [-0.0002]}).to_csv(
+    pd.DataFrame({"auc": [0.93456], "auc_lo": [float("nan")], "delta": [-0.0002],
+                  "zero": [-0.0]}).to_csv(
         tmp_path / "tab99_one.csv", index=False)
     return tmp_path
 
@@ -202,7 +203,9 @@ def test_markers_resolve_by_filter_extreme_or_single_row(tables):
     assert solutions.resolve("tab99_family | family=mrf | stride | d", tables) == "320"
     assert solutions.resolve("tab99_family | row:1 | family | s", tables) == "istft"
     assert solutions.resolve("tab99_family | stride=256, min:tpr | family | s", tables) == "istft"
-    assert solutions.resolve("tab99_one | | delta | +.3f", tables) == "+0.000"
+    assert solutions.resolve("tab99_one | | delta | +.3f", tables) == "-0.000"
+    assert solutions.resolve("tab99_one | | zero | +.3f", tables) == "+0.000"
+    assert solutions.resolve("tab99_one | | zero | .3f", tables) == "0.000"
     with pytest.raises(solutions.EmptyCell):
         solutions.resolve("tab99_one | | auc_lo | .3f", tables)
     with pytest.raises(LookupError, match="no row 3"):

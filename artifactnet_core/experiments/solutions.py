@@ -96,7 +96,9 @@ def resolve(spec: str, figures: str | Path | None = None) -> str:
     if fmt == "d":
         return f"{int(round(float(value))):d}"
     text = format(float(value), fmt)
-    if text.startswith("-") and float(text.rstrip("%")) == 0:  # -0.000 rounds a tiny negative
+    # A zero (-0.0 included) prints unsigned or "+"; a tiny negative keeps its "-0.000", as the
+    # notebooks print it: the sign of an interval's end is what its verdict reads.
+    if text.startswith("-") and float(value) == 0:
         text = ("+" if fmt.startswith("+") else "") + text[1:]
     return text
 
