@@ -91,8 +91,12 @@ def test_bf16_and_folded_paths_match_fp32_eager_on_real_music(trained, chunks):
     folded = trained.predict_proba(chunks, precision="fp32")
     assert float((folded - ref).abs().max()) < 1e-5
     assert float((bf16 - ref).abs().max()) < BF16_P_TOLERANCE
-    # The residual itself stays close, not just the score.
-    assert float((r_bf16 - r_ref).abs().max()) < 2e-3 * float(mag.max())
+    # The residual itself stays close, not just the score: the mask (R / |X|, bounded by 0.5)
+    # moves by less than 0.02 anywhere. A block in the wrong precision or layout moves it by
+    # tenths; bfloat16's rounding moved it by at most 0.0087 on this chunk with the shipped
+    # width-16 model of 2026-12-05 (3.6e-3 of the loudest bin, where an earlier bound of
+    # 2e-3 x max|X| was set on the width-32 model).
+    assert bool(((r_bf16 - r_ref).abs() <= 0.02 * mag).all())
 
 
 def test_folded_weights_follow_the_parameters():
