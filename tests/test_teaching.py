@@ -203,6 +203,8 @@ def test_markers_resolve_by_filter_extreme_or_single_row(tables):
     assert solutions.resolve("tab99_family | family=mrf | stride | d", tables) == "320"
     assert solutions.resolve("tab99_family | row:1 | family | s", tables) == "istft"
     assert solutions.resolve("tab99_family | stride=256, min:tpr | family | s", tables) == "istft"
+    assert solutions.resolve("tab99_family | family!=tconv, max:tpr | family | s", tables) == "mrf"
+    assert solutions.resolve("tab99_family | stride!=256 | family | s", tables) == "mrf"
     assert solutions.resolve("tab99_one | | delta | +.3f", tables) == "-0.000"
     assert solutions.resolve("tab99_one | | zero | +.3f", tables) == "+0.000"
     assert solutions.resolve("tab99_one | | zero | .3f", tables) == "0.000"

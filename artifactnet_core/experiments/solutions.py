@@ -6,7 +6,7 @@ that names the table cell, followed by the value and a closing marker::
     the hardest family is <!--n tab04_per_family | min:tpr_fpr5 | family | s-->istft<!--/n-->
 
 Between ``<!--n`` and ``-->`` are four fields separated by ``|``: the table (a CSV in
-``figures/`` without its suffix); the row, as comma-separated ``column=value`` filters
+``figures/`` without its suffix); the row, as comma-separated ``column=value`` (or ``column!=value``) filters
 optionally followed by ``min:column`` / ``max:column`` (of the rows left, the one where that
 column is smallest / largest), or ``row:N`` (the N-th row, from 0, for tables in a meaningful
 order), or nothing (a one-row table); the column; a Python format spec (``.3f``, ``.1%``, ``d``, ``s``). Rendered
@@ -53,7 +53,8 @@ def _select(df: pd.DataFrame, selector: str) -> pd.Series:
         if condition.startswith(("min:", "max:")):
             extreme = tuple(part.strip() for part in condition.split(":", 1))
             continue
-        col, _, want = (s.strip() for s in condition.partition("="))
+        negate = "!=" in condition  # "version!=wav": every row but those
+        col, _, want = (s.strip() for s in condition.replace("!=", "=", 1).partition("="))
         if col not in rows.columns:
             raise LookupError(f"no column {col!r}")
         match = rows[col].astype(str) == want
@@ -61,7 +62,7 @@ def _select(df: pd.DataFrame, selector: str) -> pd.Series:
             match |= pd.to_numeric(rows[col], errors="coerce") == float(want)
         except ValueError:
             pass
-        rows = rows[match]
+        rows = rows[~match if negate else match]
     if extreme is not None:  # filters first, then the row where a column is smallest/largest
         how, col = extreme
         if col not in rows.columns:
