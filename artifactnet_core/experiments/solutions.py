@@ -6,14 +6,15 @@ that names the table cell, followed by the value and a closing marker::
     the hardest family is <!--n tab04_per_family | min:tpr_fpr5 | family | s-->istft<!--/n-->
 
 Between ``<!--n`` and ``-->`` are four fields separated by ``|``: the table (a CSV in
-``figures/`` without its suffix); the row, as comma-separated ``column=value`` (or ``column!=value``) filters
-optionally followed by ``min:column`` / ``max:column`` (of the rows left, the one where that
-column is smallest / largest), or ``row:N`` (the N-th row, from 0, for tables in a meaningful
-order), or nothing (a one-row table); the column; a Python format spec (``.3f``, ``.1%``, ``d``, ``s``). Rendered
-Markdown shows only the value. :func:`update_solutions` rewrites every value from the tables
-(``–`` where the table, row or column does not exist), :func:`stale_numbers` lists values that
-disagree with the tables (a test runs it on the committed files) and :func:`unresolved` lists
-markers that point at nothing (a test runs it on the tables of a smoke run).
+``figures/`` without its suffix); the row, as comma-separated ``column=value`` (or
+``column!=value``) filters optionally followed by ``min:column`` / ``max:column`` (of the rows
+left, the one where that column is smallest / largest), or ``row:N`` (the N-th row, from 0, for
+tables in a meaningful order), or nothing (a one-row table); the column; a Python format spec
+(``.3f``, ``.1%``, ``d``, ``s``). Rendered Markdown shows only the value.
+:func:`update_solutions` rewrites every value from the tables (``–`` where the table, row or
+column does not exist), :func:`stale_numbers` lists values that disagree with the tables (a test
+runs it on the committed files) and :func:`unresolved` lists markers that point at nothing (a
+test runs it on the tables of a smoke run).
 
     python -m artifactnet_core.experiments.solutions            # rewrite from figures/
     python -m artifactnet_core.experiments.solutions --check    # exit 1 on stale numbers
