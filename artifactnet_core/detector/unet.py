@@ -271,8 +271,8 @@ class ArtifactUNet(nn.Module):
         AMX and on tensor-core GPUs - except its first level (input and two full-resolution
         convolutions, about 5 % of the work), and the mask and the product with ``|X|``,
         which stay float32: the shipped model's P(AI) then differs from float32 by at most
-        2.1e-3 over 302 chunks of real music, against 6.7e-3 all-bfloat16
-        (``benchmarks/bf16_blocks.py``; issue 15's 1e-3 is missed).
+        6.5e-3 over 302 chunks of real music (the width-32 model of 2026-11-27: 2.1e-3, against
+        6.7e-3 all-bfloat16; ``benchmarks/bf16_blocks.py``; issue 15's 1e-3 is missed).
         Feature extraction for training and ``artifactnet detect`` both go through here, so they
         always see the same residual.
 
