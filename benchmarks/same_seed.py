@@ -1,0 +1,70 @@
+"""Same seed, same bytes? Rebuild a profile's benchmark and retrain its chosen detector in an
+empty cache, then compare with the cache of an earlier run.
+
+The README's "Same seed, same numbers" paragraph rests on this check. It builds the profile's
+ArtifactBench-mini for ``--seed`` in ``$ARTIFACTNET_CACHE`` (which must not be the reference
+cache), trains the detector that ``--objective`` and ``--width`` name (the shipped one by
+default: ``real_only``, the profile's UNet width), and prints, for the manifest and for every
+trained weight file, whether its SHA-256 equals the reference run's. Exit status 1 when one
+differs or the reference lacks it. Run it from a fresh clone with its own virtualenv (an
+editable install of another checkout would run that checkout's code). The laptop profile takes
+about 27 min on 2 cores (benchmark ~15 min, detector ~12 min).
+
+    ARTIFACTNET_CACHE=$(mktemp -d) python benchmarks/same_seed.py --profile laptop \\
+        --reference ~/.cache/artifactnet
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from artifactnet_core.atomic import file_sha256
+    from artifactnet_core.experiments import pipeline
+    from artifactnet_core.paths import cache_dir, runs_root
+    from artifactnet_core.profiles import get_profile
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="laptop")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--objective", default="real_only")
+    parser.add_argument("--width", type=int, default=None,
+                        help="UNet base width (default: the profile's)")
+    parser.add_argument("--reference", type=Path, required=True,
+                        help="the cache root of the run to compare with")
+    args = parser.parse_args(argv)
+    fresh_root = cache_dir().resolve()
+    if fresh_root == args.reference.resolve():
+        parser.error(f"ARTIFACTNET_CACHE ({fresh_root}) is the reference cache: point it at an "
+                     "empty folder")
+    profile = get_profile(args.profile)
+    t0 = time.perf_counter()
+    data = pipeline.get_bench(profile, seed=args.seed, progress=False)
+    print(f"benchmark {time.perf_counter() - t0:.0f} s", flush=True)
+    t0 = time.perf_counter()
+    pipeline.train_detector(data, profile, objective=args.objective,
+                            unet_base_width=args.width or profile.unet.base_width,
+                            seed=args.seed, progress=False)
+    print(f"detector {time.perf_counter() - t0:.0f} s", flush=True)
+
+    ref_runs = args.reference / "runs" / data.sha256[:16]
+    ok = ref_runs.is_dir()
+    print(f"manifest {data.sha256[:16]}: " + ("the reference has the same" if ok else
+                                              "DIFFERENT (no such benchmark in the reference)"))
+    for path in sorted(runs_root(data.sha256).glob("*.safetensors")):
+        ref = ref_runs / path.name
+        same = ref.is_file() and file_sha256(ref) == file_sha256(path)
+        ok &= same
+        verdict = "identical" if same else "DIFFERENT" if ref.is_file() else "not in the reference"
+        print(f"{path.name}: {verdict}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
