@@ -48,12 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     data = pipeline.get_bench(profile, seed=args.seed, progress=False)
     print(f"benchmark {time.perf_counter() - t0:.0f} s", flush=True)
     t0 = time.perf_counter()
-    pipeline.train_detector(data, profile, objective=args.objective,
-                            unet_base_width=args.width or profile.unet.base_width,
+    pipeline.train_detector(data, profile, objective=args.objective, unet_base_width=args.width,
                             seed=args.seed, progress=False)
     print(f"detector {time.perf_counter() - t0:.0f} s", flush=True)
 
-    ref_runs = args.reference / "runs" / data.sha256[:16]
+    ref_runs = args.reference / runs_root(data.sha256).relative_to(cache_dir())
     ok = ref_runs.is_dir()
     print(f"manifest {data.sha256[:16]}: " + ("the reference has the same" if ok else
                                               "DIFFERENT (no such benchmark in the reference)"))
