@@ -77,7 +77,9 @@ notebooks: venv sysdeps
 # the README's results block and the notebook timings from what the notebooks wrote. Two
 # notebooks at a time once the benchmark and the default detector exist (runner.run's `jobs`):
 # much of a kernel's time is single-threaded Python, so on 2 cores this shortens the smoke run
-# (`make test` runs it so); a whole laptop run has not been timed both ways yet.
+# (`make test` runs it so); a whole laptop run has not been timed both ways yet. The worker
+# that runs out of notebooks trains 07's leave-one-family-out detectors ahead of it
+# (runner.AHEAD): 07 is the longest notebook and used to run alone at the end.
 # --resume: a notebook already executed to the end with the same parameters and sources is not
 # run again, so an interrupted run picks up where it stopped (what the rest compute is cached).
 REPRODUCE_JOBS ?= 2

@@ -16,6 +16,8 @@ same audio and the paper's architecture (UNet base width 32, 3.68M parameters, C
       convolutions, channels-last, medians by the selection network;
     - ``predict auto``: what ``artifactnet detect`` runs: the same in bfloat16 where the CPU
       has fast bfloat16 (AVX-512 BF16 / AMX);
+    - ``auto, unfused ReLU``: the same with each convolution and its ReLU as two passes (the
+      path before ``unet.conv2d_relu`` fused them inside oneDNN; bit for bit the same P(AI));
     - ``onnxruntime``: the exported graph (``artifactnet export --onnx``) in ONNX Runtime,
       float32 (exported once, cached in the temp folder);
     - ``compiled`` (``--compile``): the default path with ``ArtifactUNet.compile_inference``
@@ -56,6 +58,7 @@ from gpu import eager_fp32 as reference_proba  # noqa: E402
 from gpu import music, training_step  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
+from artifactnet_core.detector import unet as unet_module  # noqa: E402
 from artifactnet_core.detector.chunking import split_chunks  # noqa: E402
 from artifactnet_core.detector.layers import max_pool_2x2  # noqa: E402
 from artifactnet_core.detector.model import (  # noqa: E402
@@ -138,6 +141,18 @@ def machine_peaks(repeat: int) -> dict[str, float]:
     except (RuntimeError, AttributeError):
         peaks["int8"] = float("nan")
     return peaks
+
+
+def unfused_relu(fn):
+    """``fn()`` with the folded UNet's convolutions and ReLUs as separate passes (the path
+    before ``unet.conv2d_relu`` fused them; the same bits, slower)."""
+    fused = unet_module.conv2d_relu
+    unet_module.conv2d_relu = lambda x, w, b, padding: torch.nn.functional.conv2d(
+        x, w, b, padding=padding).relu_()
+    try:
+        return fn()
+    finally:
+        unet_module.conv2d_relu = fused
 
 
 def eager_fp32(model: ArtifactNet, chunks: torch.Tensor, batch: int) -> torch.Tensor:
@@ -234,6 +249,10 @@ def main() -> None:
         ("predict fp32", lambda: predict_chunks(model, chunks, batch=args.batch,
                                                 precision="fp32"), "fp32"),
         ("predict auto", lambda: predict_chunks(model, chunks, batch=args.batch),
+         "bf16" if fast_bf16("cpu") else "fp32"),
+        # Before 2026-12-05 each folded convolution and its ReLU were two passes.
+        ("auto, unfused ReLU", lambda: unfused_relu(
+            lambda: predict_chunks(model, chunks, batch=args.batch)),
          "bf16" if fast_bf16("cpu") else "fp32"),
     ]
     if not args.no_onnx:

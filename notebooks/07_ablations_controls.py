@@ -75,9 +75,8 @@ choice = pipeline.default_detector(data, prof, seed=seed, device=device)
 objective = choice.chosen.unet_recipe.objective
 # The reference of every variant below: the chosen objective at the profile's ablation width
 # (laptop: the narrow UNet, so that a dozen variants fit two CPU cores; paper: the chosen width).
-width = prof.ablation_width or choice.chosen.unet_recipe.base_width
-default = choice.candidates.get((objective, width)) or pipeline.train_variant(
-    choice.chosen, data, prof, unet_base_width=width, seed=seed, device=device)
+default = pipeline.ablation_reference(choice, data, prof, seed=seed, device=device)
+width = default.unet_recipe.base_width
 test = data.rows(split="test")
 zero_shot = test[(test["label"] == "real") | test["family"].isin(held)]
 eval_rows = pipeline.sample_tracks(zero_shot, prof.evaluation.max_ablation_clips, seed=seed)
@@ -245,16 +244,10 @@ pd.concat([mask, objectives])[COLUMNS]
 # %%
 val_family = pipeline.validation_family(data)
 kept_out = (val_family,) if val_family else ()
-train_families = sorted(set(data.rows(split="train").query("label == 'ai'")["family"])
-                        - set(kept_out))
 lofo_rows = []
-for left_out in ["(none)", *train_families]:
-    exclude = tuple(sorted(kept_out + (() if left_out == "(none)" else (left_out,))))
-    if set(train_families) <= set(exclude):
-        continue
-    det = pipeline.train_variant(default, data, prof, objective="real_only",
-                                 exclude_families=exclude, seed=seed, device=device,
-                                 progress=False)
+for left_out, exclude in pipeline.leave_one_family_out(data):
+    det = pipeline.train_without_families(default, data, prof, exclude, seed=seed,
+                                          device=device)
     thr = thresholds_of(det)["fpr5"]
     items = items_of(det, test)
     for family, part in items[items["label"] == "ai"].groupby("family"):

@@ -109,8 +109,26 @@ class _FoldedConvs:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.dtype)
         for weight, bias, padding in self.layers:
-            x = F.conv2d(x, weight, bias, padding=padding).relu_()
+            x = conv2d_relu(x, weight, bias, padding)
         return x.to(self.out_dtype)
+
+
+def conv2d_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                padding: Sequence[int]) -> torch.Tensor:
+    """``relu(conv2d(x, weight, bias, padding=padding))`` (stride 1, no dilation or groups).
+
+    On a CPU with oneDNN the ReLU runs inside the convolution, on its float32 accumulator
+    before the output is rounded to ``x``'s dtype: rounding is monotonic and keeps zero, so the
+    result is bit for bit that of the convolution followed by ``relu_``, without a second pass
+    over the activations (about 30 % of a full-resolution convolution of the width-16 UNet;
+    ``benchmarks/speed.py``). Elsewhere, and inside a graph being traced (ONNX export,
+    ``torch.compile``, which fuses on its own), the two ops.
+    """
+    if (x.device.type == "cpu" and torch.backends.mkldnn.is_available()
+            and not torch.compiler.is_compiling() and not torch.jit.is_tracing()):
+        return torch.ops.mkldnn._convolution_pointwise(
+            x, weight, bias, list(padding), [1, 1], [1, 1], 1, "relu", [], "")
+    return F.conv2d(x, weight, bias, padding=padding).relu_()
 
 
 class DoubleConv(nn.Module):
@@ -265,16 +283,19 @@ class ArtifactUNet(nn.Module):
         """The residual for inference (no gradients, batch norm with its running statistics),
         float32 out.
 
-        Batch norm is folded into the convolutions, activations are channels-last, and where
+        Batch norm is folded into the convolutions, each ReLU runs inside its convolution
+        (:func:`conv2d_relu`, same bits), activations are channels-last, and where
         bfloat16 is fast (:func:`~artifactnet_core.runtime.fast_bf16`; ``precision="auto"``) the
         network runs in bfloat16 - about 3x faster than float32 on a CPU with AVX-512 BF16 /
         AMX and on tensor-core GPUs - except its first level (input and two full-resolution
         convolutions, about 5 % of the work), and the mask and the product with ``|X|``,
         which stay float32: the shipped model's P(AI) then differs from float32 by at most
         6.5e-3 over 302 chunks of real music (the width-32 model of 2026-11-27: 2.1e-3, against
-        6.7e-3 all-bfloat16; ``benchmarks/bf16_blocks.py``; issue 15's 1e-3 is missed).
-        Feature extraction for training and ``artifactnet detect`` both go through here, so they
-        always see the same residual.
+        6.7e-3 all-bfloat16; ``benchmarks/bf16_blocks.py``; issue 15's 1e-3 is missed), while
+        its zero-shot ROC-AUC on the laptop benchmark is the same to four decimals and no test
+        item changes side of a threshold (``benchmarks/precision_auc.py``). Feature extraction
+        for training and ``artifactnet detect`` both go through here, so they always see the
+        same residual.
 
         Parameters
         ----------

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from artifactnet_core.atomic import atomic_save_npy, stable_hash
 from artifactnet_core.detector.chunking import split_chunks
 from artifactnet_core.detector.model import ArtifactNet
+from artifactnet_core.detector.unet import inference_path
 from artifactnet_core.experiments.data import BenchData, Item
 from artifactnet_core.experiments.ledger import charge
 
@@ -36,7 +37,10 @@ class FeatureStore:
         The model whose :meth:`~artifactnet_core.detector.model.ArtifactNet.base_maps` are
         cached (its front end, UNet or none, and featurizer; its classifier is not used).
     key : str
-        Identifies the extractor (e.g. a hash of its UNet recipe); names the cache folder.
+        Identifies the extractor (e.g. a hash of its UNet recipe). The cache folder is
+        ``<key>-<arithmetic>`` when the extractor has a UNet (its inference path on ``device``
+        in ``precision``, :func:`~artifactnet_core.detector.unet.inference_path`), so maps of
+        the float32 and the bfloat16 path are never mixed; ``<key>`` without one.
     cache_root : path
         Folder under which ``<key>/<version>/<clip path>.npy`` files live.
     device : str or torch.device
@@ -46,28 +50,54 @@ class FeatureStore:
     ledger : path, optional
         Folder of the run's :mod:`~artifactnet_core.experiments.ledger`: when set, the seconds
         spent computing new maps are charged to it as ``scoring features``.
+    precision : {"auto", "fp32", "bf16"}
+        The UNet's arithmetic (:meth:`ArtifactNet.base_maps
+        <artifactnet_core.detector.model.ArtifactNet.base_maps>`); ``auto``: bfloat16 where it
+        is fast.
     """
 
     def __init__(self, data: BenchData, extractor: ArtifactNet, key: str, *,
                  cache_root: str | os.PathLike, device: str | torch.device = "cpu",
-                 batch_size: int = 4, ledger: str | os.PathLike | None = None):
+                 batch_size: int = 4, ledger: str | os.PathLike | None = None,
+                 precision: str = "auto"):
         self.data = data
         self.ledger = ledger
         self.device = torch.device(device)
         self.extractor = extractor.to(self.device).eval()
-        self.root = Path(cache_root) / key
+        self.key, self.precision = key, precision
+        folder = (key if extractor.unet is None
+                  else f"{key}-{inference_path(self.device, precision)}")
+        self.root = Path(cache_root) / folder
         self.chunk_samples = extractor.config.chunk_samples
         self.batch_size = batch_size
+
+    def at_precision(self, precision: str) -> FeatureStore:
+        """The same extractor's maps with its UNet in ``precision`` (``"fp32"``, ``"bf16"``,
+        ``"auto"``), cached in their own folder beside this store's; no ledger (what a
+        comparison computes is not the protocol's cost)."""
+        return FeatureStore(self.data, self.extractor, self.key, cache_root=self.root.parent,
+                            device=self.device, batch_size=self.batch_size,
+                            precision=precision)
 
     def _path(self, clip: str, version: str) -> Path:
         return self.root / version / Path(clip).with_suffix(".npy")
 
     @torch.no_grad()
     def _compute(self, chunks: np.ndarray) -> np.ndarray:
+        # Every forward pass holds exactly ``batch_size`` chunks, a short last one padded with
+        # silence: a chunk's maps depend (in their last bits) on how many chunks share its
+        # pass, though not on which, so without the padding they would depend on which clips
+        # happened to be cached already, i.e. on the order notebooks ran in.
         out = []
         for i in range(0, chunks.shape[0], self.batch_size):
-            audio = torch.from_numpy(chunks[i:i + self.batch_size]).to(self.device)
-            out.append(self.extractor.base_maps(audio).half().cpu().numpy())
+            part = chunks[i:i + self.batch_size]
+            n = part.shape[0]
+            if n < self.batch_size:
+                part = np.concatenate([part, np.zeros((self.batch_size - n, *part.shape[1:]),
+                                                      part.dtype)])
+            audio = torch.from_numpy(part).to(self.device)
+            maps = self.extractor.base_maps(audio, precision=self.precision)[:n]
+            out.append(maps.half().cpu().numpy())
         return np.concatenate(out)
 
     def _fill(self, items: Sequence[Item], *, progress: bool = False,

@@ -28,6 +28,9 @@ import pandas as pd
 LEDGER_NAME = "ledger.jsonl"
 #: Set by the notebook runner for each notebook's kernel.
 NOTEBOOK_ENV = "ARTIFACTNET_NOTEBOOK"
+#: Set (to 1) by the runner's worker that computes a notebook's stages ahead of it
+#: (``runner.AHEAD``): those stages are charged to the notebook, marked ``ahead``.
+AHEAD_ENV = "ARTIFACTNET_AHEAD"
 
 
 def current_notebook() -> str:
@@ -35,16 +38,19 @@ def current_notebook() -> str:
     return os.environ.get(NOTEBOOK_ENV) or "interactive"
 
 
-COLUMNS = ["artifact", "stage", "seconds", "notebook", "computed"]
+COLUMNS = ["artifact", "stage", "seconds", "notebook", "computed", "ahead"]
 
 
 def read_ledger(folder: str | os.PathLike) -> pd.DataFrame:
-    """The ledger of ``folder`` as rows ``artifact, stage, seconds, notebook, computed`` (empty
-    if none); ``computed`` is False for a cost read back from an older cache entry's metadata."""
+    """The ledger of ``folder`` as rows ``artifact, stage, seconds, notebook, computed, ahead``
+    (empty if none); ``computed`` is False for a cost read back from an older cache entry's
+    metadata, ``ahead`` True for a stage another worker computed for the notebook while it ran
+    (False in ledgers written before the column existed)."""
     path = Path(folder) / LEDGER_NAME
     if not path.exists():
         return pd.DataFrame(columns=COLUMNS)
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [{"ahead": False, **json.loads(line)}
+            for line in path.read_text().splitlines() if line.strip()]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -62,7 +68,8 @@ def charge(folder: str | os.PathLike, artifact: str, stage: str, seconds: float 
         return False
     folder.mkdir(parents=True, exist_ok=True)
     row = {"artifact": artifact, "stage": stage, "seconds": round(float(seconds), 2),
-           "notebook": current_notebook(), "computed": bool(computed)}
+           "notebook": current_notebook(), "computed": bool(computed),
+           "ahead": os.environ.get(AHEAD_ENV) == "1"}
     # One short line in append mode: concurrent writers (``runner --jobs``) do not interleave.
     with open(folder / LEDGER_NAME, "a", encoding="utf-8") as f:
         f.write(json.dumps(row) + "\n")
@@ -73,11 +80,13 @@ def seconds_not_spent(folder: str | os.PathLike, notebook: str, *,
                       seen_before: set[str]) -> float:
     """Seconds of cached computation charged to ``notebook`` that a run of it did *not* spend,
     given the artifacts the ledger held when that run started (``seen_before``): those charged
-    in earlier runs, and those it met already computed (``computed`` False). Adding them to the
-    run's wall time gives the notebook's cost from an empty cache."""
+    in earlier runs, those it met already computed (``computed`` False), and those another
+    worker computed ahead of it (``ahead``). Adding them to the run's wall time gives the
+    notebook's cost from an empty cache."""
     ledger = read_ledger(folder)
     mine = ledger[ledger["notebook"] == notebook]
-    spent_now = ~mine["artifact"].isin(seen_before) & mine["computed"].astype(bool)
+    spent_now = (~mine["artifact"].isin(seen_before) & mine["computed"].astype(bool)
+                 & ~mine["ahead"].astype(bool))
     return float(mine.loc[~spent_now, "seconds"].sum())
 
 

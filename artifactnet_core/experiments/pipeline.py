@@ -32,7 +32,7 @@ from artifactnet_core.checkpoint import load_checkpoint, save_checkpoint
 from artifactnet_core.detector.calibration import fit_platt, operating_points
 from artifactnet_core.detector.config import MASK_BOUND, ArtifactNetConfig
 from artifactnet_core.detector.model import ArtifactNet, load_model, save_model
-from artifactnet_core.detector.unet import ArtifactUNet, inference_path
+from artifactnet_core.detector.unet import ArtifactUNet
 from artifactnet_core.experiments.data import (
     BenchData,
     assigned_version,
@@ -258,15 +258,15 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
         unet, unet_history, store_key, timings["unet_s"] = get_unet(
             data, unet_recipe, config=config, device=device, progress=progress)
         model.unet.load_state_dict(unet.state_dict())
-        # Maps from the float32 and the bfloat16 UNet path are cached apart.
-        store_key = f"{store_key}-{inference_path(dev)}"
     else:
         store_key = "magnitude"
     clf_recipe = dataclasses.replace(profile.classifier, feature_set=feature_set,
                                      codec_aware=codec_aware, seed=seed)
     store = FeatureStore(data, model, store_key, cache_root=runs_dir(data) / "features",
                          device=dev, batch_size=profile.evaluation.feature_batch)
-    key = recipe_key("detector", data, store_key, dataclasses.asdict(clf_recipe), protocol,
+    # The store's folder names the UNet's arithmetic (float32 or bfloat16 path): a classifier
+    # trained on one path's maps is cached apart from one trained on the other's.
+    key = recipe_key("detector", data, store.root.name, dataclasses.asdict(clf_recipe), protocol,
                      exclude, training_precision(dev))
     model_path = runs_dir(data) / f"{key}.safetensors"
 
@@ -457,6 +457,44 @@ def train_variant(chosen: DetectorRun, data: BenchData, profile: Profile | str, 
     if recipe is not None:
         changes = {"objective": recipe.objective, "unet_base_width": recipe.base_width, **changes}
     return train_detector(data, profile, seed=seed, device=device, progress=progress, **changes)
+
+
+def ablation_reference(choice: DetectorChoice, data: BenchData, profile: Profile | str, *,
+                       seed: int = 0, device: str | None = None) -> DetectorRun:
+    """The reference every ablation of notebook 07 differs from: the chosen UNet objective at
+    the profile's ``ablation_width`` (laptop: the narrow UNet, so that a dozen variants fit two
+    CPU cores), or at the chosen width when the profile names none."""
+    profile = get_profile(profile)
+    recipe = choice.chosen.unet_recipe
+    width = profile.ablation_width or recipe.base_width
+    return choice.candidates.get((recipe.objective, width)) or train_variant(
+        choice.chosen, data, profile, unet_base_width=width, seed=seed, device=device)
+
+
+def leave_one_family_out(data: BenchData) -> list[tuple[str, tuple[str, ...]]]:
+    """Notebook 07's leave-one-family-out variants, ``(family left out, families excluded from
+    training)``: first ``"(none)"`` (the default's own exclusion, the validation family), then
+    each family the classifier trains on; a variant that would train on no family is skipped."""
+    val_family = validation_family(data)
+    kept_out = (val_family,) if val_family else ()
+    train_families = sorted(set(data.rows(split="train").query("label == 'ai'")["family"])
+                            - set(kept_out))
+    variants = []
+    for left_out in ["(none)", *train_families]:
+        exclude = tuple(sorted(kept_out + (() if left_out == "(none)" else (left_out,))))
+        if not set(train_families) <= set(exclude):
+            variants.append((left_out, exclude))
+    return variants
+
+
+def train_without_families(reference: DetectorRun, data: BenchData, profile: Profile | str,
+                           exclude: tuple[str, ...], *, seed: int = 0,
+                           device: str | None = None, progress: bool = False) -> DetectorRun:
+    """A leave-one-family-out variant (:func:`leave_one_family_out`): ``reference`` with the
+    ``real_only`` UNet, which never sees a generator, and a classifier trained without the
+    families in ``exclude``; trained or loaded from the cache."""
+    return train_variant(reference, data, profile, objective="real_only",
+                         exclude_families=exclude, seed=seed, device=device, progress=progress)
 
 
 def export_weights(detector: DetectorRun, path: str | Path | None = None, *,
