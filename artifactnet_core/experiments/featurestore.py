@@ -42,7 +42,7 @@ class FeatureStore:
         in ``precision``, :func:`~artifactnet_core.detector.unet.inference_path`), so maps of
         the float32 and the bfloat16 path are never mixed; ``<key>`` without one.
     cache_root : path
-        Folder under which ``<key>/<version>/<clip path>.npy`` files live.
+        Folder under which ``<folder>/<version>/<clip path>.npy`` files live.
     device : str or torch.device
         Where the UNet and HPSS run.
     batch_size : int

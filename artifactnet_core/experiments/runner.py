@@ -222,6 +222,7 @@ def _compute_ahead(profile: str, seed: int, threads: int) -> None:
     from artifactnet_core.experiments.ledger import AHEAD_ENV, NOTEBOOK_ENV
 
     torch.set_num_threads(threads)
+    before = {name: os.environ.get(name) for name in (NOTEBOOK_ENV, AHEAD_ENV)}
     os.environ[NOTEBOOK_ENV], os.environ[AHEAD_ENV] = AHEAD[0], "1"
     try:
         prof = get_profile(profile)
@@ -235,6 +236,13 @@ def _compute_ahead(profile: str, seed: int, threads: int) -> None:
                   f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     except Exception as exc:  # noqa: BLE001 - the notebook computes what is missing
         print(f"== ahead for {AHEAD[0]} stopped: {exc!r}", file=sys.stderr, flush=True)
+    finally:
+        # A kernel this worker might start later must not be charged as ahead.
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def fingerprint(src: str | os.PathLike) -> str:
