@@ -8,7 +8,7 @@ default: ``real_only``, the profile's UNet width), and prints, for the manifest 
 trained weight file, whether its SHA-256 equals the reference run's. Exit status 1 when one
 differs or the reference lacks it. Run it from a fresh clone with its own virtualenv (an
 editable install of another checkout would run that checkout's code). The laptop profile takes
-about 27 min on 2 cores (benchmark ~15 min, detector ~12 min).
+about 23 min on 2 idle cores (benchmark ~8 min, detector ~15 min).
 
     ARTIFACTNET_CACHE=$(mktemp -d) python benchmarks/same_seed.py --profile laptop \\
         --reference ~/.cache/artifactnet
