@@ -102,11 +102,12 @@ for key, det in choice.candidates.items():
                  label=f"{name} (train, smoothed)")
     val = hist.dropna(subset=["val_loss"])
     axes[0].plot(val["step"], val["val_loss"], "o--", label=f"{name} (validation)")
-    ch = det.classifier_history
+    # Validated epochs only: the kept one is chosen among the profile's last `validate_last`.
+    ch = det.classifier_history.dropna(subset=["val_auc"])
     axes[1].plot(ch["epoch"], ch["val_auc"], "o-", label=f"{name}")
 axes[0].set(xlabel="step", ylabel="log-residual L1", title="ArtifactUNet")
 axes[1].set(xlabel="epoch", ylabel="validation ROC-AUC (per clip)",
-            title="Compact CNN (validation)")
+            title="Compact CNN (validation, candidate epochs)")
 for ax in axes:
     ax.legend(fontsize=8)
 save_fig(fig, "fig03_training_curves")

@@ -58,8 +58,9 @@ def train_both(data) -> tuple[dict[str, torch.Tensor], dict[str, np.ndarray]]:
     recipe = dataclasses.replace(PROFILE.unet, codec_aware=False, val_items=2)
     train, val = data.rows(split="train"), data.rows(split="val")
     arrays = data.load(UNetItems.needed(train, recipe) + UNetItems.needed(val, recipe))
+    # NCHW in both: the ranks' default (training.use_channels_last), pinned for the one process.
     unet, unet_hist = train_unet(train, val, arrays, recipe, config=config, device="cpu",
-                                 progress=False, val_every=2)
+                                 progress=False, val_every=2, channels_last=False)
     rng = np.random.default_rng(0)
     labels = np.arange(24) % 2
     maps = (rng.normal(size=(24, 3, config.n_mels, 32)) + labels[:, None, None, None]
@@ -67,7 +68,8 @@ def train_both(data) -> tuple[dict[str, torch.Tensor], dict[str, np.ndarray]]:
     recipe = dataclasses.replace(PROFILE.classifier, crop_frames=16, epochs=2)
     clf, clf_hist = train_classifier(maps, labels, maps[:8], labels[:8], recipe,
                                      featurizer=ForensicFeaturizer(n_mels=config.n_mels),
-                                     config=config, device="cpu", progress=False)
+                                     config=config, device="cpu", progress=False,
+                                     channels_last=False)
     weights = {f"unet.{k}": v for k, v in unet.state_dict().items()}
     weights |= {f"classifier.{k}": v for k, v in clf.state_dict().items()}
     return weights, {"unet": unet_hist.to_numpy(float), "classifier": clf_hist.to_numpy(float)}

@@ -18,6 +18,7 @@ from artifactnet_core.bench.versions import TRAIN_LOSSY_VERSIONS, parse_version,
 from artifactnet_core.detector.audio import write_audio
 from artifactnet_core.detector.chunking import ChunkStream, chunk_starts, split_chunks
 from artifactnet_core.detector.config import ArtifactNetConfig
+from artifactnet_core.detector.features import ForensicFeaturizer
 from artifactnet_core.experiments import pipeline
 from artifactnet_core.experiments.data import BenchData, assigned_version
 from artifactnet_core.experiments.recipes import (
@@ -26,7 +27,7 @@ from artifactnet_core.experiments.recipes import (
     SpecTTTraBudget,
     UNetRecipe,
 )
-from artifactnet_core.experiments.training import UNetItems, train_unet
+from artifactnet_core.experiments.training import UNetItems, train_classifier, train_unet
 from artifactnet_core.profiles import PROFILES, Profile
 from artifactnet_core.runtime import training_precision
 
@@ -138,6 +139,38 @@ def test_unet_training_is_deterministic(tiny_bench, objective):
     assert hist_a.equals(hist_b)
     c, _ = train_once(dataclasses.replace(recipe, seed=4))
     assert not torch.equal(a.head.weight, c.head.weight)
+
+
+def _train_tiny_classifier(recipe: ClassifierRecipe, **kwargs):
+    config = ArtifactNetConfig(unet_base_width=4)
+    rng = np.random.default_rng(0)
+    labels = np.arange(24) % 2
+    maps = (rng.normal(size=(24, 3, config.n_mels, 32)) + 0.3 * labels[:, None, None, None]
+            ).astype(np.float16)
+    return train_classifier(maps, labels, maps[:8], labels[:8], recipe,
+                            featurizer=ForensicFeaturizer(n_mels=config.n_mels), config=config,
+                            device="cpu", progress=False, **kwargs)
+
+
+def test_classifier_validates_only_its_last_epochs():
+    recipe = ClassifierRecipe(epochs=4, batch_size=8, crop_frames=16, seed=1)
+    _, every = _train_tiny_classifier(recipe)
+    _, last = _train_tiny_classifier(dataclasses.replace(recipe, validate_last=2))
+    assert every["val_auc"].notna().all()
+    assert last["val_auc"].isna().tolist() == [True, True, False, False]
+    # Validation touches neither the training nor its random stream.
+    assert last["train_loss"].equals(every["train_loss"])
+    np.testing.assert_array_equal(last["val_auc"].iloc[2:], every["val_auc"].iloc[2:])
+    with pytest.raises(ValueError, match="validate_last"):
+        ClassifierRecipe(validate_last=0)
+
+
+def test_channels_last_training_changes_rounding_only(monkeypatch):
+    monkeypatch.setenv("ARTIFACTNET_BF16", "0")  # float32: bfloat16 would round far more
+    recipe = ClassifierRecipe(epochs=2, batch_size=8, crop_frames=16, seed=1)
+    _, nchw = _train_tiny_classifier(recipe, channels_last=False)
+    _, nhwc = _train_tiny_classifier(recipe, channels_last=True)
+    np.testing.assert_allclose(nhwc["train_loss"], nchw["train_loss"], rtol=1e-4)
 
 
 def test_detector_end_to_end_and_cached(tiny_bench, cache):
