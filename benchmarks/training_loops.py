@@ -12,13 +12,21 @@
    deltas read (:meth:`ForensicFeaturizer.context`): the same channels, bit for bit (tested).
 3. **UNet target**: the training target is computed on the crop instead of on the whole
    spectrogram and then cropped (elementwise, so the same values).
+4. **Channels-last training** (2026-12-05): on a CPU in a single process both loops run their
+   convolutions channels-last (:func:`artifactnet_core.experiments.training.use_channels_last`):
+   the UNet's weights, the compact CNN's feature maps. One UNet training step, one classifier
+   batch (forward, backward, AdamW step) and one classifier validation pass over
+   ``--val-chunks`` whole chunks, each NCHW vs channels-last, interleaved; then the
+   classifier's cost per epoch of ``--train-chunks`` training chunks with the recipe's
+   validation passes (``validate_last``) against validating every epoch in NCHW. Other
+   rounding, same recipe (tested); so a new run gives other (not worse) models.
 
 Random weights of the laptop recipe's UNet (width 32) and classifier; timings do not depend on
 the weights. The validation losses of the two paths differ by bfloat16 rounding; the trained
 weights do not change (validation does not touch them or the random stream).
 
     python benchmarks/training_loops.py            # ~1 min on 2 idle cores
-    python benchmarks/training_loops.py --threads 1
+    python benchmarks/training_loops.py --threads 1   # as each notebook of make reproduce
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gpu import music, timed  # noqa: E402
 
+from artifactnet_core.detector.classifier import CompactCNN  # noqa: E402
 from artifactnet_core.detector.config import ArtifactNetConfig  # noqa: E402
 from artifactnet_core.detector.features import ForensicFeaturizer  # noqa: E402
 from artifactnet_core.detector.model import spectrogram  # noqa: E402
@@ -60,6 +69,10 @@ def main() -> None:
     parser.add_argument("--profile", default="laptop")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--train-chunks", type=int, default=716,
+                        help="classifier training chunks per epoch (laptop: 716)")
+    parser.add_argument("--val-chunks", type=int, default=346,
+                        help="classifier validation chunks per pass (laptop: 346)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -162,6 +175,85 @@ def main() -> None:
     print(f"\n3. UNet target (batch {recipe.batch_size}): on the crop {t_tw / t_tc:.1f}x faster "
           f"({1e3 * t_tc:.2f} ms vs {1e3 * t_tw:.2f} ms per step); identical: "
           f"{torch.equal(target_whole(), target_crop())}")
+
+    channels_last(recipe, crecipe, config, m_in, dev, args)
+
+
+def channels_last(recipe, crecipe, config: ArtifactNetConfig, m_in: torch.Tensor,
+                  dev: torch.device, args: argparse.Namespace) -> None:
+    """Section 4: NCHW vs channels-last training of both nets, interleaved."""
+    import torch.nn.functional as F
+
+    layouts = (torch.contiguous_format, torch.channels_last)
+
+    def unet_step(layout: torch.memory_format):
+        torch.manual_seed(0)
+        unet = ArtifactUNet(base_width=recipe.base_width, multipliers=config.unet_multipliers,
+                            mask_bound=recipe.mask_bound).to(memory_format=layout).train()
+        opt = torch.optim.AdamW(unet.parameters(), lr=recipe.lr)
+        x = m_in[:recipe.batch_size, :recipe.crop_bins, :recipe.crop_frames].contiguous()
+        scale = ArtifactUNet.chunk_scale(m_in[:recipe.batch_size])
+        target = residual_target(x, 0.9 * x, mask_bound=recipe.mask_bound)
+
+        def run() -> None:
+            with training_autocast(dev):
+                residual = unet(x, scale).float()
+            loss = residual_loss(residual, target, scale)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return run
+
+    feat = ForensicFeaturizer()
+    rng = np.random.default_rng(1)
+    crop = torch.from_numpy(rng.standard_normal((crecipe.batch_size, feat.n_channels, 128,
+                                                 crecipe.crop_frames)).astype(np.float32))
+    labels = torch.from_numpy((np.arange(crecipe.batch_size) % 2).astype(np.float32))
+    whole = torch.from_numpy(rng.standard_normal((16, feat.n_channels, 128, 345)
+                                                 ).astype(np.float32))
+
+    def cnn(layout: torch.memory_format):
+        torch.manual_seed(0)
+        net = CompactCNN(in_channels=feat.n_channels)
+        opt = torch.optim.AdamW(net.parameters(), lr=crecipe.lr)
+
+        def batch() -> None:
+            net.train()
+            with training_autocast(dev):
+                logits = net(crop.contiguous(memory_format=layout)).float()
+            loss = F.binary_cross_entropy_with_logits(logits, labels)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        def validate() -> None:  # predict_maps' batch of 16 whole chunks, float32
+            net.eval()
+            with torch.no_grad():
+                net(whole.contiguous(memory_format=layout))
+        return batch, validate
+
+    unet_times = interleaved(*(unet_step(lay) for lay in layouts), repeat=args.repeat)
+    (b0, v0), (b1, v1) = cnn(layouts[0]), cnn(layouts[1])
+    batch_times = interleaved(b0, b1, repeat=args.repeat)
+    val_times = interleaved(v0, v1, repeat=args.repeat)
+    print("\n4. Channels-last training (NCHW vs channels-last, interleaved):")
+    for name, (nchw, last) in (("UNet training step", unet_times),
+                               (f"classifier batch ({crecipe.batch_size} crops)", batch_times),
+                               ("classifier validation, 16 whole chunks", val_times)):
+        print(f"   {name}: {nchw / last:.2f}x faster ({1e3 * last:.0f} ms vs {1e3 * nchw:.0f} ms)")
+    n_batches = -(-args.train_chunks // crecipe.batch_size)
+    passes = crecipe.epochs if crecipe.validate_last is None else min(crecipe.validate_last,
+                                                                       crecipe.epochs)
+    per_pass = args.val_chunks / 16
+
+    def classifier_s(k: int, validations: int) -> float:
+        return crecipe.epochs * n_batches * batch_times[k] + validations * per_pass * val_times[k]
+
+    before, after = classifier_s(0, crecipe.epochs), classifier_s(1, passes)
+    print(f"   a classifier of the recipe ({crecipe.epochs} epochs of {n_batches} batches, "
+          f"{args.val_chunks} validation chunks): {before / after:.2f}x faster, {after:.0f} s "
+          f"({passes} validations, channels-last) vs {before:.0f} s ({crecipe.epochs}, NCHW); "
+          "the network alone, without data loading and featurizing")
 
 
 if __name__ == "__main__":

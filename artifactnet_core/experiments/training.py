@@ -19,8 +19,10 @@ Training uses random (frequency x time) crops; the net is fully convolutional an
 on whole 4 s chunks.
 
 **The classifier** reads cached feature maps (:mod:`artifactnet_core.experiments.featurestore`), with
-class-balanced batches and random time crops; the epoch with the best validation ROC-AUC is kept,
-and the decision threshold is chosen on validation scores.
+class-balanced batches and random time crops; the epoch with the best validation ROC-AUC among
+the recipe's candidate epochs (``validate_last``) is kept, and the decision threshold is chosen
+on validation scores. On a CPU in a single process both loops run their convolutions
+channels-last (:func:`use_channels_last`).
 """
 
 from __future__ import annotations
@@ -364,7 +366,8 @@ def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps:
                      progress: bool = True,
                      val_reduce: Callable[[np.ndarray], np.ndarray] | None = None,
                      channels_last: bool | None = None) -> tuple[CompactCNN, pd.DataFrame]:
-    """Train the compact CNN on cached base maps; keep the epoch with the best validation AUC.
+    """Train the compact CNN on cached base maps; keep the epoch with the best validation AUC
+    among the last ``recipe.validate_last`` (all when ``None``).
 
     Parameters
     ----------
