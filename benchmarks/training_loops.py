@@ -242,8 +242,7 @@ def channels_last(recipe, crecipe, config: ArtifactNetConfig, m_in: torch.Tensor
                                ("classifier validation, 16 whole chunks", val_times)):
         print(f"   {name}: {nchw / last:.2f}x faster ({1e3 * last:.0f} ms vs {1e3 * nchw:.0f} ms)")
     n_batches = -(-args.train_chunks // crecipe.batch_size)
-    passes = crecipe.epochs if crecipe.validate_last is None else min(crecipe.validate_last,
-                                                                       crecipe.epochs)
+    passes = sum(crecipe.validates(epoch) for epoch in range(crecipe.epochs))
     per_pass = args.val_chunks / 16
 
     def classifier_s(k: int, validations: int) -> float:

@@ -106,6 +106,11 @@ class ClassifierRecipe:
         if self.validate_last is not None and self.validate_last < 1:
             raise ValueError(f"validate_last must be None or at least 1, not {self.validate_last}")
 
+    def validates(self, epoch: int) -> bool:
+        """Whether training validates after ``epoch`` (0-based): a candidate for the kept
+        epoch, one of the last ``validate_last`` (every epoch when ``None``)."""
+        return self.validate_last is None or epoch >= self.epochs - self.validate_last
+
 
 @dataclass(frozen=True)
 class SpecTTTraBudget:

@@ -449,7 +449,7 @@ def train_classifier(train_maps: np.ndarray, train_labels: np.ndarray, val_maps:
         row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)),
                "val_loss": np.nan, "val_auc": np.nan}
         history.append(row)
-        if recipe.validate_last is not None and epoch < recipe.epochs - recipe.validate_last:
+        if not recipe.validates(epoch):
             continue  # not a candidate epoch: its validation would change nothing kept
         classifier.eval()
         p_val = predict_maps(classify_base, val_maps, device=dev)
