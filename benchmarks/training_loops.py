@@ -20,6 +20,17 @@
    classifier's cost per epoch of ``--train-chunks`` training chunks with the recipe's
    validation passes (``validate_last``) against validating every epoch in NCHW. Other
    rounding, same recipe (tested); so a new run gives other (not worse) models.
+5. **UNet reference on the crop** (2026-12-06): each step took the spectrograms of its input
+   chunks and of their references whole, then cropped both; the input's is still whole (the
+   loudness scale is the whole chunk's RMS), the reference's is now transformed from the crop's
+   frames alone (``spectrogram(..., frames=)``): the same values, bit for bit (tested), so the
+   same trained weights. Printed beside one channels-last training step.
+6. **Classifier inference** (2026-12-06): scoring cached base maps and the classifier's
+   validation run the compact CNN in eval mode without gradients; that now goes through
+   :meth:`CompactCNN.infer` (batch norm folded, ReLU fused, channels-last) instead of the
+   modules: logits equal to float32 rounding (tested). A batch of 16 whole chunks, as
+   ``predict_maps`` on the CPU (the laptop run's notebook 07 spent 10 of its 12 minutes with a
+   warm cache here).
 
 Random weights of the laptop recipe's UNet (width 32) and classifier; timings do not depend on
 the weights. The validation losses of the two paths differ by bfloat16 rounding; the trained
@@ -176,12 +187,63 @@ def main() -> None:
           f"({1e3 * t_tc:.2f} ms vs {1e3 * t_tw:.2f} ms per step); identical: "
           f"{torch.equal(target_whole(), target_crop())}")
 
-    channels_last(recipe, crecipe, config, m_in, dev, args)
+    unet_step_s = channels_last(recipe, crecipe, config, m_in, dev, args)
+    reference_on_crop(recipe, config, chunks, unet_step_s, args)
+    classifier_inference(config, args)
+
+
+def classifier_inference(config: ArtifactNetConfig, args: argparse.Namespace) -> None:
+    """Section 6: the compact CNN's modules vs its inference path on 16 whole chunks."""
+    torch.manual_seed(0)
+    feat = ForensicFeaturizer()
+    net = CompactCNN(in_channels=feat.n_channels, widths=config.cnn_widths,
+                     hidden=config.cnn_hidden).eval()
+    for module in net.modules():  # trained-like batch norms, so folding has work to do
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_var.uniform_(0.5, 2.0)
+            module.running_mean.normal_()
+    whole = torch.randn(16, feat.n_channels, config.n_mels, 345)
+
+    def modules() -> torch.Tensor:
+        with torch.no_grad():
+            return net._pool_and_head(net.body(whole))
+
+    def infer() -> torch.Tensor:
+        return net.infer(whole)
+
+    diff = float((modules() - infer()).abs().max())
+    before, after = interleaved(modules, infer, repeat=args.repeat)
+    print(f"\n6. Classifier inference (16 whole chunks, eval mode): {before / after:.2f}x faster "
+          f"({1e3 * after:.0f} ms vs {1e3 * before:.0f} ms); largest logit difference "
+          f"{diff:.1e}")
+
+
+def reference_on_crop(recipe, config: ArtifactNetConfig, chunks: np.ndarray, step_s: float,
+                      args: argparse.Namespace) -> None:
+    """Section 5: a step's two whole spectrograms vs one whole and one on the crop's frames."""
+    audio = torch.from_numpy(np.resize(chunks, (recipe.batch_size, chunks.shape[-1])))
+    frames = slice(100, 100 + recipe.crop_frames)
+
+    def both_whole() -> torch.Tensor:
+        return spectrogram(audio, config), spectrogram(audio, config)[..., frames]
+
+    def reference_cropped() -> torch.Tensor:
+        return spectrogram(audio, config), spectrogram(audio, config, frames=frames)
+
+    same = torch.equal(both_whole()[1], reference_cropped()[1])
+    before, after = interleaved(both_whole, reference_cropped, repeat=args.repeat)
+    print(f"\n5. UNet spectrograms per step (batch {recipe.batch_size}): reference on the crop's "
+          f"{recipe.crop_frames} frames {before / after:.2f}x faster ({1e3 * after:.0f} ms vs "
+          f"{1e3 * before:.0f} ms); identical: {same}; with one channels-last training step "
+          f"({1e3 * step_s:.0f} ms) a step is {(before + step_s) / (after + step_s):.2f}x faster "
+          f"({1e3 * (after + step_s):.0f} ms vs {1e3 * (before + step_s):.0f} ms, without "
+          "drawing the batch)")
 
 
 def channels_last(recipe, crecipe, config: ArtifactNetConfig, m_in: torch.Tensor,
-                  dev: torch.device, args: argparse.Namespace) -> None:
-    """Section 4: NCHW vs channels-last training of both nets, interleaved."""
+                  dev: torch.device, args: argparse.Namespace) -> float:
+    """Section 4: NCHW vs channels-last training of both nets, interleaved; returns the
+    channels-last UNet step's seconds."""
     import torch.nn.functional as F
 
     layouts = (torch.contiguous_format, torch.channels_last)
@@ -253,6 +315,7 @@ def channels_last(recipe, crecipe, config: ArtifactNetConfig, m_in: torch.Tensor
           f"{args.val_chunks} validation chunks): {before / after:.2f}x faster, {after:.0f} s "
           f"({passes} validations, channels-last) vs {before:.0f} s ({crecipe.epochs}, NCHW); "
           "the network alone, without data loading and featurizing")
+    return unet_times[1]
 
 
 if __name__ == "__main__":

@@ -77,9 +77,9 @@ objective = choice.chosen.unet_recipe.objective
 # (laptop: the narrow UNet, so that a dozen variants fit two CPU cores; paper: the chosen width).
 default = pipeline.ablation_reference(choice, data, prof, seed=seed, device=device)
 width = default.unet_recipe.base_width
-test = data.rows(split="test")
-zero_shot = test[(test["label"] == "real") | test["family"].isin(held)]
-eval_rows = pipeline.sample_tracks(zero_shot, prof.evaluation.max_ablation_clips, seed=seed)
+# The clips each section scores (whole tracks): zero-shot test, real test, track-level test, all.
+rows = pipeline.ablation_rows(data, prof, seed=seed)
+eval_rows, test = rows["zero_shot"], rows["test"]
 print(f"reference: {objective} objective, UNet width {width} (chosen detector: width "
       f"{choice.chosen.unet_recipe.base_width}); ablations scored on "
       f"{eval_rows['track_id'].nunique()} zero-shot tracks ({len(eval_rows)} clips)")
@@ -134,10 +134,8 @@ COLUMNS = ["variant", "n_real_tracks", "n_ai_items", "auc", "auc_lo", "auc_hi", 
 # sets, so the comparison is not paired: the intervals say how far apart they are.
 
 # %%
-track = pipeline.train_variant(default, data, prof, protocol="track", seed=seed,
-                               device=device)
-track_rows = pipeline.sample_tracks(data.rows(split="test", protocol="track"),
-                                    prof.evaluation.max_ablation_clips, seed=seed)
+track = pipeline.ablation(default, data, prof, "track_protocol", seed=seed, device=device)
+track_rows = rows["track_protocol"]
 protocols = pd.DataFrame([
     {"variant": "zero-shot protocol (generator + source held out)",
      **ev.headline(items_of(default, eval_rows), thresholds_of(default), n_boot=n_boot,
@@ -158,10 +156,8 @@ protocols[[c for c in COLUMNS if c in protocols]]
 # codec-aware default and for the same recipe trained on WAV only.
 
 # %%
-plain = pipeline.train_variant(default, data, prof, codec_aware=False, seed=seed,
-                               device=device)
-real_rows = pipeline.sample_tracks(test[test["label"] == "real"],
-                                   prof.evaluation.max_ablation_clips, seed=seed)
+plain = pipeline.ablation(default, data, prof, "wav_only", seed=seed, device=device)
+real_rows = rows["real"]
 control = []
 for name, det in (("codec-aware", default), ("WAV only", plain)):
     thr = thresholds_of(det)
@@ -204,11 +200,9 @@ control.pivot(index="version", columns="training", values="fpr_fpr5").reindex(or
 
 # %%
 variants = [("hpss7: 7 HPSS channels of R (paper)", default)]
-for fs, name in (("residual3", "residual3: mel, Δ, Δ² of R"), ("residual1", "residual1: mel of R")):
-    variants.append((name, pipeline.train_variant(default, data, prof, feature_set=fs,
-                                                  seed=seed, device=device)))
-variants.append(("no UNet: 7 HPSS channels of |X|",
-                 pipeline.train_detector(data, prof, use_unet=False, seed=seed, device=device)))
+for key, name in (("residual3", "residual3: mel, Δ, Δ² of R"), ("residual1", "residual1: mel of R"),
+                  ("no_unet", "no UNet: 7 HPSS channels of |X|")):
+    variants.append((name, pipeline.ablation(default, data, prof, key, seed=seed, device=device)))
 hpss = evaluate(variants, eval_rows)
 save_table(hpss, "tab07_hpss")
 hpss[COLUMNS]
@@ -218,10 +212,8 @@ hpss[COLUMNS]
 
 # %%
 bounds = [("bound 0.5 (paper)", default)]
-for bound in (1.0, None):
-    bounds.append((f"bound {bound}" if bound else "unbounded (softplus)",
-                   pipeline.train_variant(default, data, prof, mask_bound=bound,
-                                           seed=seed, device=device)))
+for key, name in (("bound_1", "bound 1.0"), ("unbounded", "unbounded (softplus)")):
+    bounds.append((name, pipeline.ablation(default, data, prof, key, seed=seed, device=device)))
 mask = evaluate(bounds, eval_rows)
 save_table(mask, "tab07_mask_bound")
 objectives = evaluate([(f"{obj}, UNet width {width}", det)

@@ -19,6 +19,12 @@ import pytest
 import torch
 from conftest import music_like
 
+from artifactnet_core.detector.classifier import CompactCNN
+from artifactnet_core.detector.layers import (
+    _fused_conv_relu,
+    _fused_conv_relu_works,
+    conv2d_relu,
+)
 from artifactnet_core.detector.model import (
     INFERENCE_MEMORY_BUDGET,
     ArtifactNet,
@@ -30,13 +36,7 @@ from artifactnet_core.detector.model import (
     save_model,
 )
 from artifactnet_core.detector.spectral import hpss
-from artifactnet_core.detector.unet import (
-    ArtifactUNet,
-    _fused_conv_relu,
-    _fused_conv_relu_works,
-    conv2d_relu,
-    upsample_bilinear,
-)
+from artifactnet_core.detector.unet import ArtifactUNet, upsample_bilinear
 
 #: A recording shipped by Debian (wesnoth-1.16-music, installed by `make sysdeps`).
 REAL_MUSIC = Path("/usr/share/games/wesnoth/1.16/data/core/music/battle.ogg")
@@ -116,6 +116,27 @@ def test_folded_weights_follow_the_parameters():
     with torch.no_grad():
         assert torch.allclose(after, unet(mag), atol=1e-6)
     assert not torch.allclose(before, after)
+
+
+def test_classifier_inference_path_matches_its_modules():
+    torch.manual_seed(0)
+    net = CompactCNN(widths=(8, 16, 16, 32), hidden=8).eval()
+    for module in net.modules():  # batch norms with statistics far from the identity
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.normal_()
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.normal_()
+            module.bias.data.normal_()
+    features = torch.randn(3, 7, 64, 90)
+    modules = net._pool_and_head(net.body(features)).detach()
+    with torch.no_grad():
+        fast = net(features)
+        assert torch.equal(fast, net.infer(features))
+        np.testing.assert_allclose(fast, modules, rtol=0, atol=1e-5)
+        net.body[1].weight.mul_(-1.0)  # in place: the folded weights must follow
+        assert not torch.allclose(net(features), fast, atol=1e-3)
+    net.train()
+    assert net(features).requires_grad  # training runs the modules
 
 
 def test_precision_is_validated():

@@ -27,7 +27,13 @@ from artifactnet_core.experiments.recipes import (
     SpecTTTraBudget,
     UNetRecipe,
 )
-from artifactnet_core.experiments.training import UNetItems, train_classifier, train_unet
+from artifactnet_core.experiments.training import (
+    UNetItems,
+    moving_rms,
+    synthetic_artifact,
+    train_classifier,
+    train_unet,
+)
 from artifactnet_core.profiles import PROFILES, Profile
 from artifactnet_core.runtime import training_precision
 
@@ -119,6 +125,40 @@ def test_bench_data_caches_lossy_versions(tiny_bench):
 def test_validation_family_is_a_seen_family(tiny_bench):
     assert pipeline.heldout_families(tiny_bench) == ("istft",)
     assert pipeline.validation_family(tiny_bench) == "resize"  # ties: alphabetical
+
+
+@pytest.mark.parametrize("frame", [1024, 8, 7])
+def test_moving_rms_is_numpys_centred_convolution(frame):
+    x = music_like(0.5, seed=2).astype(np.float32)
+    direct = np.sqrt(np.convolve(x.astype(np.float64) ** 2, np.ones(frame) / frame, mode="same"))
+    np.testing.assert_allclose(moving_rms(x, frame=frame), direct, rtol=1e-8, atol=1e-12)
+
+
+def test_synthetic_artifact_is_the_direct_formula_up_to_float32_rounding():
+    # The tones are summed over one period and tiled, the envelope from a running sum: the
+    # same signal as summing every tone over the whole chunk, to float32's last bit.
+    x = music_like(4.0, seed=5).astype(np.float32)
+    t = np.arange(x.shape[0]) / SR
+    env = np.sqrt(np.convolve(x.astype(np.float64) ** 2, np.ones(1024) / 1024, mode="same"))
+    kinds = set()
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        kind = rng.integers(0, 3)
+        kinds.add(int(kind))
+        got = synthetic_artifact(x, np.random.default_rng(seed), sr=SR)
+        assert got.dtype == np.float32 and got.shape == x.shape
+        if kind != 0:
+            continue
+        stride = int(rng.choice([8, 16, 32, 64, 128, 256]))
+        harmonics = np.arange(1, stride // 2 + 1) * SR / stride
+        harmonics = harmonics[harmonics < SR / 2 - 100][:64]
+        art = sum(np.sin(2 * np.pi * f * t + p) for f, p in
+                  zip(harmonics, rng.uniform(0, 2 * np.pi, harmonics.size), strict=True)) * env
+        snr_db = rng.uniform(6.0, 30.0)
+        power = np.mean(x.astype(np.float64) ** 2) + 1e-12
+        want = art * np.sqrt(power / (np.mean(art ** 2) + 1e-12) / 10 ** (snr_db / 10))
+        np.testing.assert_allclose(got, want, rtol=0, atol=2e-7 * np.abs(want).max())
+    assert 0 in kinds
 
 
 @pytest.mark.parametrize("objective", ["paired", "real_only"])

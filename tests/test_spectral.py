@@ -44,6 +44,20 @@ def test_stft_is_batched_and_invertible(signal):
     assert torch.max(torch.abs(y - x)) < 1e-5
 
 
+@pytest.mark.parametrize("frames", [slice(0, 64), slice(100, 164), slice(281, 345),
+                                    slice(340, 400), slice(7, 8)])
+def test_stft_of_some_frames_equals_the_whole_transform_sliced(signal, frames):
+    # The UNet's training reference is transformed on its crop's frames alone (notebook 03):
+    # it must be the whole transform's frames exactly, at the reflected edges too.
+    x = torch.from_numpy(np.stack([signal, signal[::-1].copy()]))
+    whole = S.stft(x)
+    part = S.stft(x, frames=frames)
+    assert torch.equal(part, whole[..., frames])
+    assert torch.equal(S.magnitude(x, frames=frames), whole.abs()[..., frames])
+    with pytest.raises(ValueError, match="contiguous"):
+        S.stft(x, frames=slice(0, 10, 2))
+
+
 def test_mel_filterbank_matches_librosa():
     ours = S.mel_filterbank(sr=SR, n_fft=2048, n_mels=128).numpy()
     ref = librosa.filters.mel(sr=SR, n_fft=2048, n_mels=128)

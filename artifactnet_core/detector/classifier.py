@@ -12,7 +12,12 @@ import torch
 from torch import nn
 
 from artifactnet_core.detector.config import CNN_HIDDEN, CNN_WIDTHS
-from artifactnet_core.detector.layers import MaxPool2x2
+from artifactnet_core.detector.layers import (
+    MaxPool2x2,
+    conv2d_relu,
+    fold_batch_norm,
+    max_pool_2x2,
+)
 
 
 class CompactCNN(nn.Module):
@@ -44,7 +49,43 @@ class CompactCNN(nn.Module):
                                   nn.ReLU(inplace=True), nn.Linear(hidden, 1))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """Return one logit per item, shape ``(batch,)``."""
-        x = self.body(features)
+        """Return one logit per item, shape ``(batch,)``.
+
+        In eval mode without gradients (scoring, validation) it runs :meth:`infer`, except
+        inside a graph being traced (ONNX export, ``torch.compile``): the modules as written.
+        """
+        if (not self.training and not torch.is_grad_enabled()
+                and not torch.jit.is_tracing() and not torch.compiler.is_compiling()):
+            return self.infer(features)
+        return self._pool_and_head(self.body(features))
+
+    def _pool_and_head(self, x: torch.Tensor) -> torch.Tensor:
         pooled = torch.cat([x.mean(dim=(-2, -1)), x.amax(dim=(-2, -1))], dim=1)
         return self.head(pooled)[:, 0]
+
+    @torch.no_grad()
+    def infer(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits for inference (eval-mode batch norm): each block's batch norm folded into its
+        convolution (:func:`~artifactnet_core.detector.layers.fold_batch_norm`), the ReLU run
+        inside it (:func:`~artifactnet_core.detector.layers.conv2d_relu`), activations
+        channels-last: 1.7x faster than the modules on one core of the 2-core CPU for 16 whole
+        4 s chunks (``benchmarks/training_loops.py``), the same logits to float32 rounding
+        (about 1e-7; tested). The input batch norm stays as it is: folding it into a padded
+        convolution would change the border."""
+        x = self.body[0](features).contiguous(memory_format=torch.channels_last)
+        for weight, bias in self._folded_blocks():
+            x = max_pool_2x2(conv2d_relu(x, weight, bias, (1, 1)))
+        return self._pool_and_head(x)
+
+    def _folded_blocks(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        # Rebuilt only when a parameter or buffer changed (training, loading) or moved.
+        tensors = [*self.parameters(), *self.buffers()]
+        key = tuple((t.data_ptr(), t._version) for t in tensors)
+        cached = getattr(self, "_folded", None)
+        if cached is None or cached[0] != key:
+            blocks = []
+            for k in range(1, len(self.body), 4):  # (conv, batch norm, ReLU, max-pool)
+                weight, bias = fold_batch_norm(self.body[k], self.body[k + 1])
+                blocks.append((weight.contiguous(memory_format=torch.channels_last), bias))
+            self._folded = cached = (key, blocks)
+        return cached[1]

@@ -1,10 +1,14 @@
 """Layers shared by the UNet and the compact CNN.
 
-``max_pool_2x2`` is the 2x2 max-pooling both networks down-sample with; the networks are
-introduced in notebook ``03_train``.
+``max_pool_2x2`` is the 2x2 max-pooling both networks down-sample with; ``fold_batch_norm`` and
+``conv2d_relu`` are their inference paths' convolutions (batch norm folded in, ReLU fused). The
+networks are introduced in notebook ``03_train``.
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -33,3 +37,56 @@ class MaxPool2x2(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return max_pool_2x2(x)
+
+
+def fold_batch_norm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weight and bias of ``conv`` followed by eval-mode ``bn``: batch norm is then an affine
+    map per channel, so it folds into the convolution (one pass over the activations fewer,
+    the same function up to float rounding)."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    bias = bn.bias - bn.running_mean * scale
+    if conv.bias is not None:
+        bias = bias + conv.bias * scale
+    return conv.weight * scale[:, None, None, None], bias
+
+
+def conv2d_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                padding: Sequence[int]) -> torch.Tensor:
+    """``relu(conv2d(x, weight, bias, padding=padding))`` (stride 1, no dilation or groups).
+
+    On a CPU with oneDNN the ReLU runs inside the convolution, on its float32 accumulator
+    before the output is rounded to ``x``'s dtype: rounding is monotonic and keeps zero, so the
+    result is bit for bit that of oneDNN's convolution followed by ``relu_``, without a second
+    pass over the activations (about 30 % of a full-resolution convolution of the width-16
+    UNet; ``benchmarks/speed.py``). ``F.conv2d`` itself takes oneDNN for every convolution of
+    the UNet on 4 s chunks (it keeps its own kernel only for tiny float32 inputs, batch 1 and
+    under 20,480 values: there the two differ in the last bit). Elsewhere, and inside a graph
+    being traced (ONNX export, ``torch.compile``, which fuses on its own), the two ops.
+    """
+    if (x.device.type == "cpu" and not torch.compiler.is_compiling()
+            and not torch.jit.is_tracing() and _fused_conv_relu_works(x.dtype)):
+        return _fused_conv_relu(x, weight, bias, padding)
+    return F.conv2d(x, weight, bias, padding=padding).relu_()
+
+
+def _fused_conv_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                     padding: Sequence[int]) -> torch.Tensor:
+    return torch.ops.mkldnn._convolution_pointwise(
+        x, weight, bias, list(padding), [1, 1], [1, 1], 1, "relu", [], "")
+
+
+@functools.cache
+def _fused_conv_relu_works(dtype: torch.dtype) -> bool:
+    # Whether this torch build runs oneDNN's fused op in ``dtype`` and gives the two ops' bits
+    # (a build without oneDNN, or a CPU it does not serve, falls back to them).
+    if not torch.backends.mkldnn.is_available():
+        return False
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 6, 5, generator=gen).to(dtype)  # batch 2: F.conv2d takes oneDNN too
+    weight = torch.randn(2, 3, 3, 3, generator=gen).to(dtype)
+    bias = torch.randn(2, generator=gen).to(dtype)
+    try:
+        fused = _fused_conv_relu(x, weight, bias, (1, 1))
+    except (RuntimeError, NotImplementedError, AttributeError):
+        return False
+    return torch.equal(fused, F.conv2d(x, weight, bias, padding=(1, 1)).relu_())

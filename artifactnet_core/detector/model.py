@@ -40,10 +40,13 @@ __all__ = ["DEFAULT_WEIGHTS", "ArtifactNet", "ArtifactNetConfig", "aggregate_chu
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "artifactnet.safetensors"
 
 
-def spectrogram(audio: torch.Tensor, config: ArtifactNetConfig) -> torch.Tensor:
+def spectrogram(audio: torch.Tensor, config: ArtifactNetConfig, *,
+                frames: slice | None = None) -> torch.Tensor:
     """The detector's front end: magnitude ``|X|`` ``(batch, 1 + n_fft // 2, frames)`` of audio
-    clipped to [-1, 1], with the STFT of ``config``."""
-    return magnitude(audio.clamp(-1.0, 1.0), n_fft=config.n_fft, hop_length=config.hop_length)
+    clipped to [-1, 1], with the STFT of ``config``; ``frames``: only those frames, the same
+    values (:func:`~artifactnet_core.detector.spectral.stft`)."""
+    return magnitude(audio.clamp(-1.0, 1.0), n_fft=config.n_fft, hop_length=config.hop_length,
+                     frames=frames)
 
 
 class ArtifactNet(nn.Module):

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from artifactnet_core.detector.config import (
     HOP_LENGTH,
@@ -26,7 +27,8 @@ from artifactnet_core.runtime import map_batch_single_threaded
 
 
 def stft(audio: torch.Tensor, *, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,
-         center: bool = True, pad_mode: str = "reflect") -> torch.Tensor:
+         center: bool = True, pad_mode: str = "reflect", frames: slice | None = None
+         ) -> torch.Tensor:
     """Short-time Fourier transform with a periodic Hann window.
 
     Parameters
@@ -41,6 +43,10 @@ def stft(audio: torch.Tensor, *, n_fft: int = N_FFT, hop_length: int = HOP_LENGT
         Pad ``n_fft // 2`` samples on both sides so frame ``t`` is centred at ``t * hop_length``.
     pad_mode : str
         Padding mode when centring (``"reflect"`` as librosa).
+    frames : slice, optional
+        Only these frames (``slice(start, stop)``, step 1), transformed from the samples they
+        cover alone: the same values as slicing the whole transform (each frame is its own
+        FFT), for a fraction of the work. The UNet's training crops use it (notebook 03).
 
     Returns
     -------
@@ -49,6 +55,16 @@ def stft(audio: torch.Tensor, *, n_fft: int = N_FFT, hop_length: int = HOP_LENGT
     """
     shape = audio.shape
     flat = audio.reshape(-1, shape[-1])
+    if frames is not None:
+        if frames.step not in (None, 1):
+            raise ValueError(f"frames must be a contiguous slice, got {frames}")
+        if center:  # the padding torch.stft would add, then no centring
+            flat = F.pad(flat[:, None], (n_fft // 2, n_fft // 2), mode=pad_mode)[:, 0]
+            center = False
+        total = 1 + (flat.shape[-1] - n_fft) // hop_length
+        start, stop, _ = frames.indices(total)
+        stop = max(stop, start)
+        flat = flat[:, start * hop_length:(stop - 1) * hop_length + n_fft]
     window = torch.hann_window(n_fft, periodic=True, device=audio.device, dtype=audio.dtype)
     spec = torch.stft(flat, n_fft=n_fft, hop_length=hop_length, window=window, center=center,
                       pad_mode=pad_mode, return_complex=True)
@@ -82,10 +98,11 @@ def istft(spec: torch.Tensor, *, n_fft: int = N_FFT, hop_length: int = HOP_LENGT
     return audio.reshape(*shape[:-2], audio.shape[-1])
 
 
-def magnitude(audio: torch.Tensor, *, n_fft: int = N_FFT,
-              hop_length: int = HOP_LENGTH) -> torch.Tensor:
-    """Magnitude spectrogram ``|STFT(audio)|``, shape ``(..., 1 + n_fft // 2, frames)``."""
-    return stft(audio, n_fft=n_fft, hop_length=hop_length).abs()
+def magnitude(audio: torch.Tensor, *, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,
+              frames: slice | None = None) -> torch.Tensor:
+    """Magnitude spectrogram ``|STFT(audio)|``, shape ``(..., 1 + n_fft // 2, frames)``
+    (``frames``: only those, as in :func:`stft`)."""
+    return stft(audio, n_fft=n_fft, hop_length=hop_length, frames=frames).abs()
 
 
 def _hz_to_mel(freq: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from artifactnet_core.detector.config import MASK_BOUND, UNET_BASE_WIDTH, UNET_MULTIPLIERS
-from artifactnet_core.detector.layers import max_pool_2x2
+from artifactnet_core.detector.layers import conv2d_relu, fold_batch_norm, max_pool_2x2
 from artifactnet_core.runtime import fast_bf16
 
 #: Inference precisions of :meth:`ArtifactUNet.infer`.
@@ -82,16 +82,6 @@ def upsample_bilinear(y: torch.Tensor, size: Sequence[int], *,
     return out
 
 
-def _fold_batch_norm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
-    # Eval-mode batch norm after a convolution is an affine map per channel, so it folds into
-    # the convolution's weight and bias: one pass over the activations fewer, same function.
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    bias = bn.bias - bn.running_mean * scale
-    if conv.bias is not None:
-        bias = bias + conv.bias * scale
-    return conv.weight * scale[:, None, None, None], bias
-
-
 class _FoldedConvs:
     """Convolutions with batch norm folded in, each followed by ReLU: a
     :class:`DoubleConv` for inference, in one dtype and channels-last layout. The input is cast
@@ -102,7 +92,7 @@ class _FoldedConvs:
         self.dtype, self.out_dtype = dtype, out_dtype or dtype
         self.layers = []
         for conv, bn in pairs:
-            weight, bias = _fold_batch_norm(conv, bn)
+            weight, bias = fold_batch_norm(conv, bn)
             self.layers.append((weight.to(dtype).contiguous(memory_format=torch.channels_last),
                                 bias.to(dtype), conv.padding))
 
@@ -111,48 +101,6 @@ class _FoldedConvs:
         for weight, bias, padding in self.layers:
             x = conv2d_relu(x, weight, bias, padding)
         return x.to(self.out_dtype)
-
-
-def conv2d_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                padding: Sequence[int]) -> torch.Tensor:
-    """``relu(conv2d(x, weight, bias, padding=padding))`` (stride 1, no dilation or groups).
-
-    On a CPU with oneDNN the ReLU runs inside the convolution, on its float32 accumulator
-    before the output is rounded to ``x``'s dtype: rounding is monotonic and keeps zero, so the
-    result is bit for bit that of oneDNN's convolution followed by ``relu_``, without a second
-    pass over the activations (about 30 % of a full-resolution convolution of the width-16
-    UNet; ``benchmarks/speed.py``). ``F.conv2d`` itself takes oneDNN for every convolution of
-    the UNet on 4 s chunks (it keeps its own kernel only for tiny float32 inputs, batch 1 and
-    under 20,480 values: there the two differ in the last bit). Elsewhere, and inside a graph
-    being traced (ONNX export, ``torch.compile``, which fuses on its own), the two ops.
-    """
-    if (x.device.type == "cpu" and not torch.compiler.is_compiling()
-            and not torch.jit.is_tracing() and _fused_conv_relu_works(x.dtype)):
-        return _fused_conv_relu(x, weight, bias, padding)
-    return F.conv2d(x, weight, bias, padding=padding).relu_()
-
-
-def _fused_conv_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                     padding: Sequence[int]) -> torch.Tensor:
-    return torch.ops.mkldnn._convolution_pointwise(
-        x, weight, bias, list(padding), [1, 1], [1, 1], 1, "relu", [], "")
-
-
-@functools.cache
-def _fused_conv_relu_works(dtype: torch.dtype) -> bool:
-    # Whether this torch build runs oneDNN's fused op in ``dtype`` and gives the two ops' bits
-    # (a build without oneDNN, or a CPU it does not serve, falls back to them).
-    if not torch.backends.mkldnn.is_available():
-        return False
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(2, 3, 6, 5, generator=gen).to(dtype)  # batch 2: F.conv2d takes oneDNN too
-    weight = torch.randn(2, 3, 3, 3, generator=gen).to(dtype)
-    bias = torch.randn(2, generator=gen).to(dtype)
-    try:
-        fused = _fused_conv_relu(x, weight, bias, (1, 1))
-    except (RuntimeError, NotImplementedError, AttributeError):
-        return False
-    return torch.equal(fused, F.conv2d(x, weight, bias, padding=(1, 1)).relu_())
 
 
 class DoubleConv(nn.Module):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from artifactnet_core.atomic import atomic_save_npy, stable_hash
+from artifactnet_core.atomic import atomic_save_npy, file_lock, stable_hash
 from artifactnet_core.detector.chunking import split_chunks
 from artifactnet_core.detector.model import ArtifactNet
 from artifactnet_core.detector.unet import inference_path
@@ -100,10 +100,18 @@ class FeatureStore:
             out.append(maps.half().cpu().numpy())
         return np.concatenate(out)
 
-    def _fill(self, items: Sequence[Item], *, progress: bool = False,
-              desc: str = "features") -> None:
+    def fill(self, items: Sequence[Item], *, progress: bool = False,
+             desc: str = "features") -> None:
         """Compute and store the maps of the (clip, version) pairs not cached yet, batching
-        chunks of several clips into each forward pass."""
+        chunks of several clips into each forward pass. Two processes asking for the same
+        items (notebook 07 and the runner's worker computing ahead for it) compute them once:
+        the second waits on a lock named after them, then finds them written."""
+        if all(self._path(*item).exists() for item in items):
+            return
+        with file_lock(self.root / ".locks" / f"{stable_hash(*items)}.lock"):
+            self._fill_unlocked(items, progress=progress, desc=desc)
+
+    def _fill_unlocked(self, items: Sequence[Item], *, progress: bool, desc: str) -> None:
         todo = list(dict.fromkeys(item for item in items if not self._path(*item).exists()))
         bar = tqdm(total=len(todo), desc=desc, disable=not progress or not todo)
         t0 = time.perf_counter()
@@ -139,7 +147,7 @@ class FeatureStore:
             the index of its item in ``items``.
         """
         items = list(items)
-        self._fill(items, progress=progress, desc=desc)
+        self.fill(items, progress=progress, desc=desc)
         parts, owner = [], []
         for i, item in enumerate(items):
             m = np.load(self._path(*item), allow_pickle=False)

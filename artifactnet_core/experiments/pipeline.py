@@ -19,8 +19,10 @@ Taught in notebooks ``03_train``, ``04_zero_shot``, ``05_codec_drift``, ``07_abl
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +37,7 @@ from artifactnet_core.detector.model import ArtifactNet, load_model, save_model
 from artifactnet_core.detector.unet import ArtifactUNet
 from artifactnet_core.experiments.data import (
     BenchData,
+    Item,
     assigned_version,
     item_labels,
     training_items,
@@ -54,8 +57,10 @@ from artifactnet_core.paths import runs_root
 from artifactnet_core.profiles import Profile, get_profile
 from artifactnet_core.runtime import resolve_device, training_precision
 
-#: Bump when training or scoring changes meaning: older cached runs are then not reused.
-PIPELINE_VERSION = 3
+#: Bump when training or scoring changes meaning or bytes: older cached runs are then not
+#: reused. 4 (2026-12-06): the real_only objective's synthetic artifacts are summed another way
+#: (float32's last bit), and channels-last training (2026-12-05) rounds otherwise.
+PIPELINE_VERSION = 4
 
 
 def get_bench(profile: Profile | str, *, seed: int = 0, progress: bool = True) -> BenchData:
@@ -109,6 +114,12 @@ class DetectorRun:
     def threshold(self) -> float:
         return self.model.config.threshold
 
+    @staticmethod
+    def items(rows: pd.DataFrame, version: str | list[str] = "wav") -> list[Item]:
+        """The (clip, version) pairs :meth:`score` reads maps of (arguments as there)."""
+        versions = [version] * len(rows) if isinstance(version, str) else list(version)
+        return list(zip(rows["path"], versions, strict=True))
+
     def score(self, rows: pd.DataFrame, version: str | list[str] = "wav", *,
               progress: bool = True) -> pd.DataFrame:
         """Score clips: ``rows`` plus ``version`` and ``p_ai`` (median over each clip's chunks).
@@ -120,12 +131,11 @@ class DetectorRun:
         version : str or list of str
             The clip version to score (``"wav"``, ``"mp3_128"``...), one for all or one per row.
         """
-        versions = [version] * len(rows) if isinstance(version, str) else list(version)
-        items = list(zip(rows["path"], versions, strict=True))
+        items = self.items(rows, version)
         maps, owner = self.store.maps(items, progress=progress, desc="scoring")
         p_chunks = predict_maps(self.model.classify_base, maps, device=self.store.device)
         out = rows.copy()
-        out["version"] = versions
+        out["version"] = [v for _, v in items]
         out["p_ai"] = per_clip(p_chunks, owner, len(rows))
         return out
 
@@ -393,6 +403,18 @@ class DetectorChoice:
 #: Validation AUCs closer than this are a tie (the paper's choice then stands).
 SELECTION_TIE = 0.005
 
+#: The UNet objectives :func:`default_detector` chooses between, the paper's first.
+SELECTION_OBJECTIVES = ("real_only", "paired")
+
+
+def selection_candidate(data: BenchData, profile: Profile | str, objective: str, width: int, *,
+                        seed: int = 0, device: str | None = None, progress: bool = True
+                        ) -> DetectorRun:
+    """One candidate of :func:`default_detector` (codec-aware, UNet ``objective`` at
+    ``width``), trained or loaded from the cache."""
+    return train_detector(data, profile, objective=objective, unet_base_width=width,
+                          seed=seed, device=device, progress=progress)
+
 
 def default_detector(data: BenchData, profile: Profile | str, *, seed: int = 0,
                      device: str | None = None, progress: bool = True) -> DetectorChoice:
@@ -412,8 +434,8 @@ def default_detector(data: BenchData, profile: Profile | str, *, seed: int = 0,
     rows, candidates = [], {}
 
     def add(objective: str, width: int) -> None:
-        det = train_detector(data, profile, objective=objective, unet_base_width=width,
-                             seed=seed, device=device, progress=progress)
+        det = selection_candidate(data, profile, objective, width, seed=seed, device=device,
+                                  progress=progress)
         candidates[(objective, width)] = det
         rows.append({"objective": objective, "unet_base_width": width,
                      "unet_params": det.model.parameter_counts()["unet"],
@@ -421,7 +443,7 @@ def default_detector(data: BenchData, profile: Profile | str, *, seed: int = 0,
                      "threshold": det.threshold})
 
     width = profile.unet.base_width
-    for objective in ("real_only", "paired"):
+    for objective in SELECTION_OBJECTIVES:
         add(objective, width)
     auc = {(r["objective"], r["unet_base_width"]): r["selection_auc"] for r in rows}
     paired, real_only = auc[("paired", width)], auc[("real_only", width)]
@@ -495,6 +517,94 @@ def train_without_families(reference: DetectorRun, data: BenchData, profile: Pro
     families in ``exclude``; trained or loaded from the cache."""
     return train_variant(reference, data, profile, objective="real_only",
                          exclude_families=exclude, seed=seed, device=device, progress=progress)
+
+
+#: Notebook 07's variants of its reference detector (:func:`ablation_reference`), by name: what
+#: each changes (keywords of :func:`train_detector`). ``no_unet`` featurizes ``|X|`` itself, so
+#: it has no UNet objective or width to take from the reference.
+ABLATIONS: dict[str, dict] = {
+    "track_protocol": {"protocol": "track"},
+    "wav_only": {"codec_aware": False},
+    "residual3": {"feature_set": "residual3"},
+    "residual1": {"feature_set": "residual1"},
+    "no_unet": {"use_unet": False},
+    "bound_1": {"mask_bound": 1.0},
+    "unbounded": {"mask_bound": None},
+}
+
+
+def ablation(reference: DetectorRun, data: BenchData, profile: Profile | str, name: str, *,
+             seed: int = 0, device: str | None = None, progress: bool = True) -> DetectorRun:
+    """Notebook 07's variant ``name`` (:data:`ABLATIONS`) of ``reference``, trained or loaded
+    from the cache."""
+    changes = ABLATIONS[name]
+    if changes.get("use_unet") is False:
+        return train_detector(data, profile, seed=seed, device=device, progress=progress,
+                              **changes)
+    return train_variant(reference, data, profile, seed=seed, device=device, progress=progress,
+                         **changes)
+
+
+def ablation_rows(data: BenchData, profile: Profile | str, *, seed: int = 0
+                  ) -> dict[str, pd.DataFrame]:
+    """The clips notebook 07 scores, by role; each a sample of whole tracks
+    (:func:`sample_tracks`, the profile's ``max_ablation_clips``) but ``test``:
+
+    * ``zero_shot``: real test tracks and the held-out families' (every ablation);
+    * ``real``: real test tracks (the codec control, in every codec version);
+    * ``track_protocol``: the track-level protocol's test split;
+    * ``test``: the whole test split (leave-one-family-out, TPR per family).
+    """
+    n_clips = get_profile(profile).evaluation.max_ablation_clips
+    test = data.rows(split="test")
+    zero_shot = test[(test["label"] == "real") | test["family"].isin(heldout_families(data))]
+    return {"zero_shot": sample_tracks(zero_shot, n_clips, seed=seed),
+            "real": sample_tracks(test[test["label"] == "real"], n_clips, seed=seed),
+            "track_protocol": sample_tracks(data.rows(split="test", protocol="track"), n_clips,
+                                            seed=seed),
+            "test": test}
+
+
+def ablation_jobs(choice: DetectorChoice, data: BenchData, profile: Profile | str, *,
+                  seed: int = 0, device: str | None = None
+                  ) -> list[tuple[str, Callable[[], None]]]:
+    """What notebook 07 trains and scores, in the notebook's order, as ``(label, job)``: a job
+    trains (or loads) one detector and computes the base maps of the clips 07 scores it on
+    (:func:`ablation_rows`; the codec control's in every version), through the functions 07
+    calls, so that 07 then only loads them and runs the classifier. A parallel :func:`~artifactnet_core.experiments.runner.
+    run` hands them, last first, to a worker with no notebook left, so that 07 does not keep
+    one core busy long after the other went idle."""
+    from artifactnet_core.bench.versions import CONTROL_VERSIONS
+
+    reference = ablation_reference(choice, data, profile, seed=seed, device=device)
+    rows = ablation_rows(data, profile, seed=seed)
+
+    def job(detector: Callable[[], DetectorRun], role: str,
+            versions: tuple[str, ...] = ("wav",)) -> Callable[[], None]:
+        def run() -> None:
+            det = detector()
+            for version in versions:
+                det.store.fill(det.items(rows[role], version))
+        return run
+
+    def variant(name: str) -> Callable[[], DetectorRun]:
+        return functools.partial(ablation, reference, data, profile, name, seed=seed,
+                                 device=device, progress=False)
+
+    codec_control = ("wav", *CONTROL_VERSIONS)
+    jobs = [("reference", job(lambda: reference, "zero_shot")),
+            ("track_protocol", job(variant("track_protocol"), "track_protocol")),
+            ("reference, codec control", job(lambda: reference, "real", codec_control)),
+            ("wav_only, codec control", job(variant("wav_only"), "real", codec_control))]
+    jobs += [(name, job(variant(name), "zero_shot"))
+             for name in ("residual3", "residual1", "no_unet", "bound_1", "unbounded")]
+    jobs += [(f"candidate {objective}, width {width}", job(lambda det=det: det, "zero_shot"))
+             for (objective, width), det in choice.candidates.items()]
+    jobs += [(f"without {left_out}",
+              job(functools.partial(train_without_families, reference, data, profile, exclude,
+                                    seed=seed, device=device), "test"))
+             for left_out, exclude in leave_one_family_out(data)]
+    return jobs
 
 
 def export_weights(detector: DetectorRun, path: str | Path | None = None, *,

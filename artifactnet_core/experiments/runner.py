@@ -203,19 +203,20 @@ def _kernel_threads(threads: int) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
 
 
-#: Notebooks whose late stages a free worker of a parallel :func:`run` computes ahead, last
-#: first, so that the longest notebook does not keep one core busy long after the other went
-#: idle (laptop run of 2026-12-05: 07 alone about 40 minutes at the end).
+#: Notebooks whose detectors and scores a free worker of a parallel :func:`run` computes ahead,
+#: last first, so that the longest notebook does not keep one core busy long after the other
+#: went idle (laptop run of 2026-12-05: 07 alone for its last 22 minutes, its leave-one-family-out
+#: detectors computed ahead, then the other core idle for 12).
 AHEAD = ("07_ablations_controls",)
 
 
 def _compute_ahead(profile: str, seed: int, threads: int) -> None:
-    """Worker job of a parallel :func:`run`, queued after every notebook: trains notebook 07's
-    leave-one-family-out detectors (its last section), the last first, into the cache that 07
-    then loads from; where 07 reached one already, its file lock makes one of the two wait and
-    load. Torch runs on the kernels' thread count, so the bytes are those 07 would compute
-    itself; the stages are charged to 07 in the run ledger. A failure only prints: 07 then
-    trains what is missing."""
+    """Worker job of a parallel :func:`run`, queued after every notebook: runs notebook 07's
+    jobs (:func:`~artifactnet_core.experiments.pipeline.ablation_jobs`: each detector it trains
+    and the base maps it scores), the last first, into the cache that 07 loads from; where both
+    reach one, its file lock makes one of the two wait and load. Torch runs on the kernels'
+    thread count, so the bytes are those 07 would compute itself; the stages are charged to 07
+    in the run ledger. A failure only prints: 07 then computes what is missing."""
     import torch
 
     from artifactnet_core.experiments import pipeline
@@ -228,12 +229,11 @@ def _compute_ahead(profile: str, seed: int, threads: int) -> None:
         prof = get_profile(profile)
         data = pipeline.get_bench(prof, seed=seed, progress=False)
         choice = pipeline.default_detector(data, prof, seed=seed, progress=False)
-        reference = pipeline.ablation_reference(choice, data, prof, seed=seed)
-        for left_out, exclude in reversed(pipeline.leave_one_family_out(data)):
+        for label, job in reversed(pipeline.ablation_jobs(choice, data, prof, seed=seed)):
             t0 = time.perf_counter()
-            pipeline.train_without_families(reference, data, prof, exclude, seed=seed)
-            print(f"== ahead for {AHEAD[0]}: without {left_out} "
-                  f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+            job()
+            print(f"== ahead for {AHEAD[0]}: {label} ({time.perf_counter() - t0:.0f} s)",
+                  file=sys.stderr, flush=True)
     except Exception as exc:  # noqa: BLE001 - the notebook computes what is missing
         print(f"== ahead for {AHEAD[0]} stopped: {exc!r}", file=sys.stderr, flush=True)
     finally:
@@ -243,6 +243,39 @@ def _compute_ahead(profile: str, seed: int, threads: int) -> None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _train_candidate(profile: str, seed: int, objective: str, threads: int) -> None:
+    """Worker job of :func:`_candidates_side_by_side`: one objective's candidate."""
+    import torch
+
+    from artifactnet_core.experiments import pipeline
+
+    torch.set_num_threads(threads)
+    prof = get_profile(profile)
+    data = pipeline.get_bench(prof, seed=seed, progress=False)
+    pipeline.selection_candidate(data, prof, objective, prof.unet.base_width, seed=seed,
+                                 progress=False)
+
+
+def _candidates_side_by_side(profile: str, seed: int, jobs: int) -> None:
+    """Train the default detector's objective candidates (:data:`~artifactnet_core.experiments.
+    pipeline.SELECTION_OBJECTIVES`) side by side, one per worker on its share of the cores,
+    before :func:`~artifactnet_core.experiments.pipeline.default_detector` loads them: one UNet
+    trained on two threads runs well short of twice as fast as on one (laptop run of
+    2026-12-05: 150 s against 203 s on one thread beside another notebook)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from artifactnet_core.experiments.pipeline import SELECTION_OBJECTIVES
+
+    workers = min(jobs, len(SELECTION_OBJECTIVES))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_kernel_threads, initargs=(threads,)) as pool:
+        for future in [pool.submit(_train_candidate, profile, seed, objective, threads)
+                       for objective in SELECTION_OBJECTIVES]:
+            future.result()
 
 
 def fingerprint(src: str | os.PathLike) -> str:
@@ -385,8 +418,10 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
         os.environ[NOTEBOOK_ENV] = todo[0][0]
         print(f"== benchmark and default detector ({profile}, seed {seed})", file=sys.stderr,
               flush=True)
-        choice = pipeline.default_detector(pipeline.get_bench(prof, seed=seed), prof,
-                                           seed=seed, progress=progress)
+        data = pipeline.get_bench(prof, seed=seed)
+        if parallel:
+            _candidates_side_by_side(profile, seed, jobs)
+        choice = pipeline.default_detector(data, prof, seed=seed, progress=progress)
         if export:
             # 03 exports it too; exported before any notebook runs, so that 00, 01 and 08 (they
             # score with the package's weights) show the detector this run trains.

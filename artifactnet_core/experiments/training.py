@@ -62,6 +62,18 @@ from artifactnet_core.runtime import (
 )
 
 
+def moving_rms(audio: np.ndarray, *, frame: int) -> np.ndarray:
+    """RMS of ``audio`` over a window of ``frame`` samples centred on each sample (as
+    ``np.convolve(audio**2, ones(frame) / frame, mode="same")``, zeros beyond the ends), in
+    float64, from a running sum: O(n) instead of O(n * frame)."""
+    power = np.concatenate([[0.0], np.cumsum(audio.astype(np.float64) ** 2)])
+    n = audio.shape[0]
+    i = np.arange(n)
+    lo = np.clip(i - frame // 2, 0, n)  # the window numpy's "same" centres on sample i
+    hi = np.clip(i - frame // 2 + frame, 0, n)
+    return np.sqrt(np.maximum(power[hi] - power[lo], 0.0) / frame)
+
+
 def synthetic_artifact(audio: np.ndarray, rng: np.random.Generator, *,
                        sr: int = SAMPLE_RATE) -> np.ndarray:
     """An artifact signal of the kinds neural decoders leave, scaled to a random SNR.
@@ -81,9 +93,7 @@ def synthetic_artifact(audio: np.ndarray, rng: np.random.Generator, *,
         Sample rate in Hz.
     """
     n = audio.shape[0]
-    t = np.arange(n) / sr
-    frame = 1024
-    env = np.sqrt(np.convolve(audio.astype(np.float64) ** 2, np.ones(frame) / frame, mode="same"))
+    env = moving_rms(audio, frame=1024)
     kind = rng.integers(0, 3)
     if kind == 0:
         stride = int(rng.choice([8, 16, 32, 64, 128, 256]))
@@ -91,10 +101,13 @@ def synthetic_artifact(audio: np.ndarray, rng: np.random.Generator, *,
         harmonics = np.arange(1, int((sr / 2) // f0) + 1) * f0
         harmonics = harmonics[harmonics < sr / 2 - 100][:64]
         phases = rng.uniform(0, 2 * np.pi, harmonics.size)
-        art = np.zeros(n)
+        # Multiples of sr / stride repeat every ``stride`` samples: one period, tiled (a 64-tone
+        # sum over 4 s took ~0.17 s, most of a real_only UNet's batch; 2026-12-06).
+        t = np.arange(stride) / sr
+        period = np.zeros(stride)
         for f, p in zip(harmonics, phases, strict=True):
-            art += np.sin(2 * np.pi * f * t + p)
-        art *= env
+            period += np.sin(2 * np.pi * f * t + p)
+        art = np.resize(period, n) * env
     elif kind == 1:
         factor = int(rng.choice([2, 3, 4]))
         low = audio[::factor]
@@ -278,17 +291,18 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
     opt = torch.optim.AdamW(unet.parameters(), lr=recipe.lr, weight_decay=1e-4)
     rng = np.random.default_rng(recipe.seed)
 
-    def mags(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[torch.Tensor, torch.Tensor]:
-        x_in = torch.from_numpy(np.stack([p[0] for p in pairs])).to(dev)
-        x_ref = torch.from_numpy(np.stack([p[1] for p in pairs])).to(dev)
-        return spectrogram(x_in, config), spectrogram(x_ref, config)
+    def stacked(pairs: list[tuple[np.ndarray, np.ndarray]], which: int) -> torch.Tensor:
+        # which: 0 the input chunks, 1 their references
+        return torch.from_numpy(np.stack([p[which] for p in pairs])).to(dev)
 
     def val_loss() -> float:
         unet.eval()
         losses = []
         with torch.no_grad():
             for i in range(0, len(val_batch), 4):
-                m_in, m_ref = mags(val_batch[i:i + 4])
+                part = val_batch[i:i + 4]
+                m_in = spectrogram(stacked(part, 0), config)
+                m_ref = spectrogram(stacked(part, 1), config)
                 target = residual_target(m_in, m_ref, mask_bound=recipe.mask_bound)
                 # The detector's own inference path (folded, channels-last): what feature
                 # extraction will see, and ~2.5x faster than the training forward on a CPU.
@@ -306,11 +320,14 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
         # Every rank draws the whole batch (the same random stream) and trains on its share.
         batch = [items.draw(rng, positive=i % 2 == 0) for i in range(recipe.batch_size)]
         mine = batch[share(len(batch))]
-        m_in, m_ref = mags(mine)
-        scale = ArtifactUNet.chunk_scale(m_in)
+        m_in = spectrogram(stacked(mine, 0), config)
+        scale = ArtifactUNet.chunk_scale(m_in)  # of the whole chunk, so needs all of m_in
         fs, ts = _crop(rng, tuple(m_in.shape[-2:]), recipe.crop_bins, recipe.crop_frames)
         m_in = m_in[:, fs, ts]
-        target = residual_target(m_in, m_ref[:, fs, ts], mask_bound=recipe.mask_bound)
+        # The reference only on the crop's frames: the same values from a fifth of the
+        # samples, a quarter of a width-16 step on 2 cores (benchmarks/training_loops.py).
+        m_ref = spectrogram(stacked(mine, 1), config, frames=ts)[:, fs]
+        target = residual_target(m_in, m_ref, mask_bound=recipe.mask_bound)
         for group in opt.param_groups:
             group["lr"] = cosine_schedule(step, total=recipe.steps, warmup=20, peak=recipe.lr)
         with training_autocast(dev):
