@@ -72,13 +72,18 @@ class CompactCNN(nn.Module):
         4 s chunks (``benchmarks/training_loops.py``), the same logits to float32 rounding
         (about 1e-7; tested). The input batch norm stays as it is: folding it into a padded
         convolution would change the border."""
+        blocks = self._folded_blocks()
+        if blocks is None:  # broken statistics: the modules, whose NaN reaches the logit
+            return self._pool_and_head(self.body(features))
         x = self.body[0](features).contiguous(memory_format=torch.channels_last)
-        for weight, bias in self._folded_blocks():
+        for weight, bias in blocks:
             x = max_pool_2x2(conv2d_relu(x, weight, bias, (1, 1)))
         return self._pool_and_head(x)
 
-    def _folded_blocks(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        # Rebuilt only when a parameter or buffer changed (training, loading) or moved.
+    def _folded_blocks(self) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
+        # Rebuilt only when a parameter or buffer changed (training, loading) or moved. None
+        # when a folded weight is not finite (a negative variance): the fused ReLU would turn
+        # its NaN into 0, and a broken model must give NaN, not a score.
         tensors = [*self.parameters(), *self.buffers()]
         key = tuple((t.data_ptr(), t._version) for t in tensors)
         cached = getattr(self, "_folded", None)
@@ -87,5 +92,7 @@ class CompactCNN(nn.Module):
             for k in range(1, len(self.body), 4):  # (conv, batch norm, ReLU, max-pool)
                 weight, bias = fold_batch_norm(self.body[k], self.body[k + 1])
                 blocks.append((weight.contiguous(memory_format=torch.channels_last), bias))
-            self._folded = cached = (key, blocks)
+            finite = all(bool(torch.isfinite(w).all() and torch.isfinite(b).all())
+                         for w, b in blocks)
+            self._folded = cached = (key, blocks if finite else None)
         return cached[1]
