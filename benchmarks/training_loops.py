@@ -29,8 +29,14 @@
    validation run the compact CNN in eval mode without gradients; that now goes through
    :meth:`CompactCNN.infer` (batch norm folded, ReLU fused, channels-last) instead of the
    modules: logits equal to float32 rounding (tested). A batch of 16 whole chunks, as
-   ``predict_maps`` on the CPU (the laptop run's notebook 07 spent 10 of its 12 minutes with a
-   warm cache here).
+   ``predict_maps`` on the CPU (notebook 07 rerun on the laptop run's warm cache, under
+   cProfile: 639 of its 743 s in ``predict_maps``).
+7. **Synthetic artifacts** (2026-12-06): the ``real_only`` objective adds one to every positive
+   item of a UNet batch (four per laptop step). Its tones (up to 64 multiples of ``sr / stride``)
+   were each summed over the whole 4 s chunk and its envelope was a 1024-tap ``np.convolve``;
+   the tones repeat every ``stride`` samples, so one period is summed and tiled, and the
+   envelope comes from a running sum (:func:`moving_rms`): the same signal to float32's last
+   bit (tested). The direct formula below is the baseline.
 
 Random weights of the laptop recipe's UNet (width 32) and classifier; timings do not depend on
 the weights. The validation losses of the two paths differ by bfloat16 rounding; the trained
@@ -43,8 +49,10 @@ weights do not change (validation does not touch them or the random stream).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +68,11 @@ from artifactnet_core.detector.config import ArtifactNetConfig  # noqa: E402
 from artifactnet_core.detector.features import ForensicFeaturizer  # noqa: E402
 from artifactnet_core.detector.model import spectrogram  # noqa: E402
 from artifactnet_core.detector.unet import ArtifactUNet  # noqa: E402
-from artifactnet_core.experiments.training import residual_loss, residual_target  # noqa: E402
+from artifactnet_core.experiments.training import (  # noqa: E402
+    residual_loss,
+    residual_target,
+    synthetic_artifact,
+)
 from artifactnet_core.profiles import get_profile  # noqa: E402
 from artifactnet_core.runtime import training_autocast, training_precision  # noqa: E402
 
@@ -190,6 +202,54 @@ def main() -> None:
     unet_step_s = channels_last(recipe, crecipe, config, m_in, dev, args)
     reference_on_crop(recipe, config, chunks, unet_step_s, args)
     classifier_inference(config, args)
+    synthetic_artifacts(config, chunks, args)
+
+
+def _direct_artifact(audio: np.ndarray, rng: np.random.Generator, *, sr: int) -> np.ndarray:
+    # The formula of synthetic_artifact before 2026-12-06: every tone over the whole chunk,
+    # the envelope by direct convolution.
+    n, t = audio.shape[0], np.arange(audio.shape[0]) / sr
+    env = np.sqrt(np.convolve(audio.astype(np.float64) ** 2, np.ones(1024) / 1024, mode="same"))
+    kind = rng.integers(0, 3)
+    if kind == 0:
+        stride = int(rng.choice([8, 16, 32, 64, 128, 256]))
+        harmonics = np.arange(1, int((sr / 2) // (sr / stride)) + 1) * (sr / stride)
+        harmonics = harmonics[harmonics < sr / 2 - 100][:64]
+        art = np.zeros(n)
+        for f, p in zip(harmonics, rng.uniform(0, 2 * np.pi, harmonics.size), strict=True):
+            art += np.sin(2 * np.pi * f * t + p)
+        art *= env
+    elif kind == 1:
+        factor = int(rng.choice([2, 3, 4]))
+        up = np.zeros(audio[::factor].shape[0] * factor)
+        up[::factor] = audio[::factor] * factor
+        spec = np.fft.rfft(up[:n] - audio)
+        spec[: int(spec.size / factor)] = 0
+        art = np.fft.irfft(spec, n)
+    else:
+        art = rng.standard_normal(n) * env
+    power = float(np.mean(audio.astype(np.float64) ** 2)) + 1e-12
+    scale = math.sqrt(power / (float(np.mean(art**2)) + 1e-12) / 10 ** (rng.uniform(6, 30) / 10))
+    return (art * scale).astype(np.float32)
+
+
+def synthetic_artifacts(config: ArtifactNetConfig, chunks: np.ndarray,
+                        args: argparse.Namespace) -> None:
+    """Section 7: 48 synthetic artifacts (the same random draws), direct vs tiled."""
+    audio = chunks[0].astype(np.float32)
+
+    def run(fn) -> Callable[[], list[np.ndarray]]:
+        return lambda: [fn(audio, np.random.default_rng(k), sr=config.sample_rate)
+                        for k in range(48)]
+
+    old, new = run(_direct_artifact), run(synthetic_artifact)
+    worst = max(float(np.abs(a - b).max() / np.abs(a).max()) for a, b in zip(old(), new(),
+                                                                            strict=True))
+    before, after = interleaved(old, new, repeat=args.repeat, calls=1)
+    print(f"\n7. Synthetic artifacts (48 draws, one chunk): tiled {before / after:.2f}x faster "
+          f"({1e3 * after / 48:.1f} ms vs {1e3 * before / 48:.1f} ms each, "
+          f"{4e3 * (before - after) / 48:.0f} ms less per real_only step of 4 positives); "
+          f"largest difference {worst:.1e} of the peak")
 
 
 def classifier_inference(config: ArtifactNetConfig, args: argparse.Namespace) -> None:
@@ -290,8 +350,8 @@ def channels_last(recipe, crecipe, config: ArtifactNetConfig, m_in: torch.Tensor
 
         def validate() -> None:  # predict_maps' batch of 16 whole chunks, float32
             net.eval()
-            with torch.no_grad():
-                net(whole.contiguous(memory_format=layout))
+            with torch.no_grad():  # the modules (eval mode alone would take net.infer)
+                net._pool_and_head(net.body(whole.contiguous(memory_format=layout)))
         return batch, validate
 
     unet_times = interleaved(*(unet_step(lay) for lay in layouts), repeat=args.repeat)

@@ -68,9 +68,9 @@ class CompactCNN(nn.Module):
         """Logits for inference (eval-mode batch norm): each block's batch norm folded into its
         convolution (:func:`~artifactnet_core.detector.layers.fold_batch_norm`), the ReLU run
         inside it (:func:`~artifactnet_core.detector.layers.conv2d_relu`), activations
-        channels-last: 1.7x faster than the modules on one core of the 2-core CPU for 16 whole
-        4 s chunks (``benchmarks/training_loops.py``), the same logits to float32 rounding
-        (about 1e-7; tested). The input batch norm stays as it is: folding it into a padded
+        channels-last: 1.4x faster than the modules on one core of the 2-core CPU for 16 whole
+        4 s chunks (``benchmarks/training_loops.py`` section 6), the same logits to float32
+        rounding (about 1e-7; tested). The input batch norm stays as it is: folding it into a padded
         convolution would change the border."""
         blocks = self._folded_blocks()
         if blocks is None:  # broken statistics: the modules, whose NaN reaches the logit
