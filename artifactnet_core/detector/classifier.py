@@ -17,6 +17,7 @@ from artifactnet_core.detector.layers import (
     conv2d_relu,
     fold_batch_norm,
     max_pool_2x2,
+    weights_version,
 )
 
 
@@ -84,8 +85,7 @@ class CompactCNN(nn.Module):
         # Rebuilt only when a parameter or buffer changed (training, loading) or moved. None
         # when a folded weight is not finite (a negative variance): the fused ReLU would turn
         # its NaN into 0, and a broken model must give NaN, not a score.
-        tensors = [*self.parameters(), *self.buffers()]
-        key = tuple((t.data_ptr(), t._version) for t in tensors)
+        key = weights_version(self)
         cached = getattr(self, "_folded", None)
         if cached is None or cached[0] != key:
             blocks = []

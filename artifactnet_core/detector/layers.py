@@ -39,6 +39,13 @@ class MaxPool2x2(nn.Module):
         return max_pool_2x2(x)
 
 
+def weights_version(module: nn.Module) -> tuple:
+    """Where and at which in-place version each parameter and buffer of ``module`` is: it
+    changes with every optimiser step, ``load_state_dict`` or move, so folded inference
+    weights cached under it are rebuilt exactly when they would be stale."""
+    return tuple((t.data_ptr(), t._version) for t in (*module.parameters(), *module.buffers()))
+
+
 def fold_batch_norm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """Weight and bias of ``conv`` followed by eval-mode ``bn``: batch norm is then an affine
     map per channel, so it folds into the convolution (one pass over the activations fewer,

@@ -16,7 +16,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from artifactnet_core.detector.config import MASK_BOUND, UNET_BASE_WIDTH, UNET_MULTIPLIERS
-from artifactnet_core.detector.layers import conv2d_relu, fold_batch_norm, max_pool_2x2
+from artifactnet_core.detector.layers import (
+    conv2d_relu,
+    fold_batch_norm,
+    max_pool_2x2,
+    weights_version,
+)
 from artifactnet_core.runtime import fast_bf16
 
 #: Inference precisions of :meth:`ArtifactUNet.infer`.
@@ -214,9 +219,7 @@ class ArtifactUNet(nn.Module):
         # torch.compile) folds inside the graph instead: it has no data pointers to key on.
         if torch.compiler.is_compiling():
             return self._fold(dtype)
-        tensors = [*self.parameters(), *self.buffers()]
-        key = (dtype, tensors[0].device,
-               tuple((t.data_ptr(), t._version) for t in tensors))
+        key = (dtype, self.head.weight.device, weights_version(self))
         cached = getattr(self, "_folded", None)
         if cached is None or cached[0] != key:
             with torch.no_grad():
