@@ -571,9 +571,9 @@ def ablation_jobs(choice: DetectorChoice, data: BenchData, profile: Profile | st
     """What notebook 07 trains and scores, in the notebook's order, as ``(label, job)``: a job
     trains (or loads) one detector and computes the base maps of the clips 07 scores it on
     (:func:`ablation_rows`; the codec control's in every version), through the functions 07
-    calls, so that 07 then only loads them and runs the classifier. A parallel :func:`~artifactnet_core.experiments.runner.
-    run` hands them, last first, to a worker with no notebook left, so that 07 does not keep
-    one core busy long after the other went idle."""
+    calls, so that 07 then only loads them and runs the classifier. A parallel
+    :func:`~artifactnet_core.experiments.runner.run` hands them, last first, to a worker with
+    no notebook left, so that 07 does not keep one core busy long after the other went idle."""
     from artifactnet_core.bench.versions import CONTROL_VERSIONS
 
     reference = ablation_reference(choice, data, profile, seed=seed, device=device)

@@ -261,9 +261,10 @@ def _train_candidate(profile: str, seed: int, objective: str, threads: int) -> N
 def _candidates_side_by_side(profile: str, seed: int, jobs: int) -> None:
     """Train the default detector's objective candidates (:data:`~artifactnet_core.experiments.
     pipeline.SELECTION_OBJECTIVES`) side by side, one per worker on its share of the cores,
-    before :func:`~artifactnet_core.experiments.pipeline.default_detector` loads them: one UNet
-    trained on two threads runs well short of twice as fast as on one (laptop run of
-    2026-12-05: 150 s against 203 s on one thread beside another notebook)."""
+    before :func:`~artifactnet_core.experiments.pipeline.default_detector` loads them. On the
+    2-core CPU this gains little over training them one after the other on both threads (12 min
+    07 s against 12 min 30 s the day before, on a faster host; benchmarks/README.md,
+    2026-12-06)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 

@@ -325,7 +325,7 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
         fs, ts = _crop(rng, tuple(m_in.shape[-2:]), recipe.crop_bins, recipe.crop_frames)
         m_in = m_in[:, fs, ts]
         # The reference only on the crop's frames: the same values from a fifth of the
-        # samples, a quarter of a width-16 step on 2 cores (benchmarks/training_loops.py).
+        # samples, about a tenth of a width-16 step on one thread (training_loops.py, 5).
         m_ref = spectrogram(stacked(mine, 1), config, frames=ts)[:, fs]
         target = residual_target(m_in, m_ref, mask_bound=recipe.mask_bound)
         for group in opt.param_groups:
