@@ -207,3 +207,67 @@ def test_results_block_names_notebooks_that_wrote_nothing(tmp_path):
     assert "Not run for this profile" not in results_block(tmp_path)
     (tmp_path / "fig07_x.png").unlink()
     assert "nothing of theirs is in `figures/`: `07_ablations_controls`." in results_block(tmp_path)
+
+
+def test_records_keep_each_profiles_column(tmp_path, monkeypatch):
+    # A laptop run recorded earlier, then a smoke run: the report renders both columns, and the
+    # laptop's run note (machine, command, wall time) comes from its run record.
+    import pandas as pd
+
+    from artifactnet_core.experiments import report
+
+    monkeypatch.setattr(report, "EXECUTED_DIR", tmp_path / "executed")  # no fresh runs
+    records = tmp_path / "timings"
+    laptop_run = {"profile": "laptop", "seed": 0, "jobs": 2, "wall_s": 5400.0,
+                  "started_utc": "2026-12-06 04:36", "notebooks": ["00_quickstart"],
+                  "empty_cache": True, "commit": "abc1234", "cpu": "Xeon", "cores": 2}
+    ledger = pd.DataFrame([{"artifact": "bench", "stage": "benchmark", "seconds": 450.0,
+                            "notebook": "00_quickstart", "computed": True, "ahead": False}])
+    report.save_record("laptop", {"00_quickstart": {"seconds": 20.0, "peak_rss_mib": 900.0,
+                                                    "cached_s": 450.0}},
+                       run=laptop_run, ledger=ledger, folder=records)
+    report.save_record("smoke", {"00_quickstart": {"seconds": 15.0, "peak_rss_mib": 800.0}},
+                       folder=records)
+    # A partial rerun replaces only its own rows and keeps the recorded run and ledger.
+    report.save_record("laptop", {"08_explorer": {"seconds": 24.0, "peak_rss_mib": 1000.0}},
+                       folder=records)
+    loaded = report.load_records(records)
+    assert list(loaded) == ["smoke", "laptop"]
+    assert set(loaded["laptop"]["notebooks"]) == {"00_quickstart", "08_explorer"}
+    assert loaded["laptop"]["run"] == laptop_run and loaded["laptop"]["ledger"][0]["seconds"] == 450
+    assert loaded["smoke"]["run"] is None
+    note = report.run_note(laptop_run)
+    assert note.startswith("2 CPU cores (Xeon), `runner run --profile laptop --seed 0 --jobs 2` "
+                           "from an empty cache, 1 notebook, 2 at a time")
+    assert note.endswith("the whole run took 1 h 30 min (2026-12-06 04:36 UTC, commit abc1234)")
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{START}\nold\n{END}\n{report.COSTS_START}\nold\n{report.COSTS_END}\n")
+    assert report.main(["--readme", str(readme), "--records", str(records)]) == 0
+    text = readme.read_text()
+    assert "| notebook | smoke: time · peak memory | laptop: time · peak memory |" in text
+    assert "| `00_quickstart` | 15 s · 800 MiB | 7 min 50 s (20 s + 7 min 30 s cached) · 900 MiB |" \
+        in text
+    assert f"- `laptop`: {note}" in text and "`smoke`" in text
+    assert "| `00_quickstart` | 7 min 30 s (1) | 7 min 30 s (1) |" in text  # laptop's costs
+
+
+def test_a_broken_record_names_its_file(tmp_path):
+    from artifactnet_core.experiments.report import load_records
+
+    (tmp_path / "laptop.json").write_text("{not json")
+    with pytest.raises(ValueError, match="laptop.json"):
+        load_records(tmp_path)
+
+
+def test_run_record_names_the_machine_and_the_commit(tmp_path):
+    import os
+
+    from artifactnet_core.experiments.runner import write_run_record
+
+    record = write_run_record(tmp_path, "smoke", seed=0, jobs=2, wall_s=12.34,
+                              started_utc="2026-12-06 04:36", notebooks=["00_quickstart"],
+                              empty_cache=True)
+    assert json.loads((tmp_path / "run_smoke.json").read_text()) == record
+    assert record["wall_s"] == 12.3 and record["cores"] == os.cpu_count() and record["cpu"]
+    assert record["commit"]  # the tests run in a git checkout

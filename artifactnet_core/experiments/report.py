@@ -9,6 +9,9 @@ between ``<!-- timings:start -->`` and ``<!-- timings:end -->`` in ``notebooks/R
 with it; :func:`costs_table` renders the run ledger by notebook and stage (where the compute
 goes) between ``<!-- costs:start -->`` and ``<!-- costs:end -->`` of the same file.
 Only measured numbers appear; a notebook or profile without a measurement shows ``–``.
+Both tables are rendered from the committed records in ``notebooks/timings/`` (one per profile,
+:func:`record_runs` saves a fresh run's summary, run record and ledger there first), so a run
+of one profile leaves the other profiles' columns as they were measured.
 
     python -m artifactnet_core.experiments.report                       # notebooks/executed/summary_*.json
     python -m artifactnet_core.experiments.report a/summary_smoke.json b/summary_paper.json \\
@@ -52,6 +55,11 @@ COSTS_END = "<!-- costs:end -->"
 STAGES = ("benchmark", "unet", "training features", "classifier", "scoring features",
           "baselines")
 _SUMMARY = re.compile(r"summary_(?P<profile>[\w-]+)\.json$")
+#: The committed measurements behind ``notebooks/README.md``'s two tables, one
+#: ``<profile>.json`` per profile (:func:`save_record`): its notebooks' summary, the record of
+#: the run as a whole and its ledger. The tables are rendered from these files, so a run of one
+#: profile (``make reproduce``) rewrites its own column and leaves the others standing.
+RECORDS_DIR = NOTEBOOK_DIR / "timings"
 
 
 def load_summaries(paths: Iterable[str | Path] | None = None
@@ -240,6 +248,98 @@ def costs_table(ledgers: Mapping[str, pd.DataFrame], *,
     return "\n\n".join(blocks)
 
 
+def save_record(profile: str, notebooks: Mapping[str, Mapping[str, float]], *,
+                run: Mapping | None = None, ledger: pd.DataFrame | None = None,
+                folder: str | Path = RECORDS_DIR) -> Path:
+    """Write ``folder/<profile>.json``, the committed record of a profile's measured run.
+
+    Parameters
+    ----------
+    profile : str
+        The profile it ran.
+    notebooks : mapping
+        ``{notebook: {"seconds", "peak_rss_mib", "cached_s"}}`` (one profile of
+        :func:`load_summaries`); merged over the notebooks already recorded, so a partial rerun
+        (``--only``) replaces only its own rows.
+    run : mapping, optional
+        The whole ``runner run`` call (``run_<profile>.json``,
+        :func:`artifactnet_core.experiments.runner.write_run_record`); default: keep the
+        recorded one.
+    ledger : DataFrame, optional
+        The run ledger (:func:`artifactnet_core.experiments.ledger.read_ledger`); default: keep
+        the recorded one.
+    """
+    path = Path(folder) / f"{profile}.json"
+    old = load_records(folder).get(profile, {})
+    record = {"profile": profile,
+              "notebooks": {**old.get("notebooks", {}), **{k: dict(v) for k, v in notebooks.items()}},
+              "run": dict(run) if run is not None else old.get("run"),
+              "ledger": (ledger.to_dict("records") if ledger is not None
+                         else old.get("ledger", []))}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return path
+
+
+def load_records(folder: str | Path = RECORDS_DIR) -> dict[str, dict]:
+    """The records :func:`save_record` wrote, ``{profile: {"notebooks", "run", "ledger"}}``,
+    in profile order; a file that does not parse raises ``ValueError`` naming it."""
+    out = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+            out[record["profile"]] = record
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise ValueError(f"{path}: not a timings record ({err})") from err
+    order = {p: i for i, p in enumerate(PROFILE_NAMES)}
+    return dict(sorted(out.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+
+
+def run_note(run: Mapping) -> str:
+    """One line on how a profile's run was measured, from its run record: the machine, the
+    command, the cache it started from, two notebooks at a time or in order, and the whole
+    call's wall time."""
+    cores = run.get("cores")
+    machine = f"{cores} CPU cores ({run.get('cpu', 'CPU')})" if cores else run.get("cpu", "?")
+    jobs = int(run.get("jobs", 1))
+    command = f"`runner run --profile {run['profile']} --seed {run.get('seed', 0)}" + \
+        (f" --jobs {jobs}`" if jobs > 1 else "`")
+    cache = "an empty cache" if run.get("empty_cache") else "a cache an earlier run had filled"
+    n = len(run.get("notebooks", []))
+    parts = [f"{machine}, {command} from {cache}, {n} notebook{'s' * (n != 1)}"]
+    if jobs > 1:
+        parts.append(f"{jobs} at a time, so the rows overlap; 00's cached part is the benchmark "
+                     "and default detector the runner built before the notebooks, 07's what "
+                     "the free worker computed ahead of it")
+    when = ", ".join(x for x in (run.get("started_utc") and f"{run['started_utc']} UTC",
+                               run.get("commit") and f"commit {run['commit']}") if x)
+    return (", ".join(parts) + f": the whole run took {format_seconds(run['wall_s'])}"
+            + (f" ({when})" if when else ""))
+
+
+def record_runs(summary_paths: Iterable[str | Path] | None = None, *, seed: int = 0,
+                folder: str | Path = RECORDS_DIR) -> list[str]:
+    """Save the runs found in ``notebooks/executed/`` (or the given ``summary_<profile>.json``
+    files, each with the ``run_<profile>.json`` beside it) as committed records
+    (:func:`save_record`), each with the ledger of its profile's benchmark built with ``seed``
+    on this machine. Returns the profiles saved."""
+    from artifactnet_core.experiments.ledger import profile_ledger_folder, read_ledger
+
+    paths = (sorted(EXECUTED_DIR.glob("summary_*.json")) if summary_paths is None
+             else [Path(p) for p in summary_paths])
+    saved = []
+    for path in paths:
+        fresh = load_summaries([path])
+        for profile, notebooks in fresh.items():
+            run_file = path.parent / f"run_{profile}.json"
+            run = json.loads(run_file.read_text()) if run_file.exists() else None
+            ledger_folder = profile_ledger_folder(profile, seed=seed)
+            ledger = read_ledger(ledger_folder) if ledger_folder is not None else None
+            save_record(profile, notebooks, run=run, ledger=ledger, folder=folder)
+            saved.append(profile)
+    return saved
+
+
 def update_costs(readme: str | Path = README, ledgers: Mapping[str, pd.DataFrame] | None = None,
                  *, profiles: Iterable[str] = PROFILE_NAMES, seed: int = 0) -> bool:
     """Rewrite the costs block of ``readme`` (:func:`costs_table`); default ledgers: those of
@@ -403,6 +503,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="what a profile's run ran on, e.g. smoke='2 CPU cores'")
     parser.add_argument("--seed", type=int, default=0,
                         help="the benchmark seed whose run ledger gives the stage costs")
+    parser.add_argument("--records", type=Path, default=RECORDS_DIR,
+                        help="folder of the committed per-profile records (default: "
+                             "notebooks/timings/)")
     parser.add_argument("--print", action="store_true", help="print the table, change nothing")
     parser.add_argument("--results", action="store_true",
                         help="also rewrite the results block of the top-level README and the "
@@ -415,17 +518,31 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in update_solutions():  # the exercise solutions' numbers, from the same tables
             print(f"{path}: numbers updated")
-    machines = dict(m.split("=", 1) for m in args.machine)
-    summaries = load_summaries(args.summaries or None)
+    extra = dict(m.split("=", 1) for m in args.machine)
+    if not args.print:
+        for profile in record_runs(args.summaries or None, seed=args.seed,
+                                   folder=args.records):
+            print(f"{args.records / (profile + '.json')}: recorded")
+    records = load_records(args.records)
+    summaries = {p: r["notebooks"] for p, r in records.items()}
+    if args.print:  # what the fresh runs would show, nothing written
+        summaries.update(load_summaries(args.summaries or None))
+    machines = {p: "; ".join(x for x in (r["run"] and run_note(r["run"]), extra.get(p)) if x)
+                for p, r in records.items()}
+    machines.update({p: t for p, t in extra.items() if p not in machines})
     if args.print:
         print(timings_table(summaries, machines=machines))
         return 0
     changed = update_readme(args.readme, summaries, machines=machines)
     print(f"{args.readme}: {'updated' if changed else 'unchanged'}")
     if COSTS_START in args.readme.read_text():
-        # The profiles of the timings table: their runs are the ones the costs describe.
-        changed = update_costs(args.readme, profiles=[p for p in PROFILE_NAMES if p in summaries],
-                               seed=args.seed)
+        import pandas as pd
+
+        from artifactnet_core.experiments.ledger import COLUMNS
+
+        ledgers = {p: pd.DataFrame(r["ledger"], columns=COLUMNS)
+                   for p, r in records.items()}
+        changed = update_costs(args.readme, ledgers)
         print(f"{args.readme}: stage costs {'updated' if changed else 'unchanged'}")
     return 0
 

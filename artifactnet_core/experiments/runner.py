@@ -180,6 +180,47 @@ def write_summary(output_dir: Path, profile: str) -> list[dict]:
     return rows
 
 
+def host() -> dict:
+    """The machine a run measures: CPU model (``/proc/cpuinfo``, else :mod:`platform`) and
+    logical cores."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    info = Path("/proc/cpuinfo")
+    if info.exists():
+        names = [line.split(":", 1)[1].strip() for line in info.read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    return {"cpu": cpu, "cores": os.cpu_count()}
+
+
+def source_commit() -> str | None:
+    """``git describe --always --dirty`` of the checkout (``None`` outside a git clone)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO_DIR,
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0 or not out.stdout.strip():
+        return None
+    return out.stdout.strip()
+
+
+def write_run_record(output_dir: Path, profile: str, *, seed: int, jobs: int, wall_s: float,
+                     started_utc: str, notebooks: list[str], empty_cache: bool) -> dict:
+    """Write ``output_dir/run_<profile>.json``: what one ``runner run`` call measured as a
+    whole (its wall time, the notebooks it executed, whether the profile's benchmark was
+    unbuilt when it started) and where (:func:`host`, :func:`source_commit`); the report shows
+    it under the timings table (:func:`artifactnet_core.experiments.report.record_runs`)."""
+    record = {"profile": profile, "seed": seed, "jobs": jobs, "wall_s": round(wall_s, 1),
+              "started_utc": started_utc, "notebooks": notebooks, "empty_cache": empty_cache,
+              "commit": source_commit(), **host()}
+    (output_dir / f"run_{profile}.json").write_text(json.dumps(record, indent=1))
+    return record
+
+
 def _print_summary(rows: list[dict]) -> None:
     for row in rows:
         print(f"{row['notebook']:<28} {row['seconds']:>8.1f} s  {row['peak_rss_mib']:>8.0f} MiB")
@@ -376,11 +417,17 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
     list of dict
         Per notebook run now: name, seconds, peak memory (MiB). ``summary_<profile>.json`` in
         ``output_dir`` is rewritten after every notebook from :func:`executed_summary`, so it also
-        keeps the notebooks of earlier partial runs of the same profile.
+        keeps the notebooks of earlier partial runs of the same profile; ``run_<profile>.json``
+        (:func:`write_run_record`) holds the whole call's wall time.
     """
     import jupytext
 
+    from artifactnet_core.experiments.ledger import profile_ledger_folder
+
+    t_start = time.perf_counter()
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     profile = get_profile(profile).name
+    empty_cache = profile_ledger_folder(profile, seed=seed) is None
     output_dir.mkdir(parents=True, exist_ok=True)
     if not get_profile(profile).publishes:
         # Numbers that mean nothing never overwrite the committed figures and cards.
@@ -458,6 +505,10 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
                 raise failed[0].exception()
         ran = [name for name, _ in todo]
         write_summary(output_dir, profile)
+    if ran:
+        write_run_record(output_dir, profile, seed=seed, jobs=jobs if parallel else 1,
+                         wall_s=time.perf_counter() - t_start, started_utc=started,
+                         notebooks=ran, empty_cache=empty_cache)
     return [row for row in executed_summary(output_dir, profile=profile)
             if row["notebook"] in ran]
 
