@@ -148,12 +148,16 @@ def test_scoring_errors_become_error_rows(tmp_path, model, monkeypatch):
     assert det.p_ai is None and det.label is None
 
 
-def test_nan_is_never_a_score(tmp_path, capsys):
-    """A model that outputs NaN (here: negative batch-norm variances) gives an error row, and
-    the JSON stays valid; loading such weights is refused."""
+@pytest.mark.parametrize("part", ["classifier", "unet"])
+def test_nan_is_never_a_score(tmp_path, capsys, part):
+    """A model that outputs NaN (here: negative batch-norm variances, in the classifier or the
+    UNet, whose folded inference paths would turn NaN into 0 in a fused ReLU) gives an error
+    row, and the JSON stays valid; loading such weights is refused."""
     broken = fast_model()
+    batch_norm = (broken.classifier.body[2] if part == "classifier"
+                  else broken.unet.inc.conv_bn_pairs()[0][1])
     with torch.no_grad():
-        broken.classifier.body[2].running_var.fill_(-1.0)
+        batch_norm.running_var.fill_(-1.0)
     path = write_audio(tmp_path / "a.wav", music_like(4.0), sr=SR)
     det = detect_file(path, broken)
     assert det.p_ai is None and "non-finite P(AI)" in det.error

@@ -14,6 +14,7 @@ from torch import nn
 from artifactnet_core.detector.config import CNN_HIDDEN, CNN_WIDTHS
 from artifactnet_core.detector.layers import (
     MaxPool2x2,
+    all_finite,
     conv2d_relu,
     fold_batch_norm,
     max_pool_2x2,
@@ -74,7 +75,9 @@ class CompactCNN(nn.Module):
         rounding (about 1e-7; tested). The input batch norm stays as it is: folding it into a padded
         convolution would change the border."""
         blocks = self._folded_blocks()
-        if blocks is None:  # broken statistics: the modules, whose NaN reaches the logit
+        if blocks is None or not all_finite(features):
+            # Broken statistics or a NaN in the features: the modules, whose NaN reaches the
+            # logit (the fused ReLU would turn it into 0).
             return self._pool_and_head(self.body(features))
         x = self.body[0](features).contiguous(memory_format=torch.channels_last)
         for weight, bias in blocks:
@@ -92,7 +95,6 @@ class CompactCNN(nn.Module):
             for k in range(1, len(self.body), 4):  # (conv, batch norm, ReLU, max-pool)
                 weight, bias = fold_batch_norm(self.body[k], self.body[k + 1])
                 blocks.append((weight.contiguous(memory_format=torch.channels_last), bias))
-            finite = all(bool(torch.isfinite(w).all() and torch.isfinite(b).all())
-                         for w, b in blocks)
+            finite = all_finite(*(t for block in blocks for t in block))
             self._folded = cached = (key, blocks if finite else None)
         return cached[1]

@@ -68,12 +68,23 @@ def conv2d_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
     UNet; ``benchmarks/speed.py``). ``F.conv2d`` itself takes oneDNN for every convolution of
     the UNet on 4 s chunks (it keeps its own kernel only for tiny float32 inputs, batch 1 and
     under 20,480 values: there the two differ in the last bit). Elsewhere, and inside a graph
-    being traced (ONNX export, ``torch.compile``, which fuses on its own), the two ops.
+    being traced (ONNX export, ``torch.compile``, which fuses on its own), the two ops. One
+    difference: the fused ReLU turns NaN into 0 where ``relu_`` keeps it, so a caller checks
+    its input and weights first (:func:`all_finite`) lest a broken input give a number.
     """
     if (x.device.type == "cpu" and not torch.compiler.is_compiling()
             and not torch.jit.is_tracing() and _fused_conv_relu_works(x.dtype)):
         return _fused_conv_relu(x, weight, bias, padding)
     return F.conv2d(x, weight, bias, padding=padding).relu_()
+
+
+def all_finite(*tensors: torch.Tensor) -> bool:
+    """Whether every value of ``tensors`` is finite; ``True`` inside a graph being traced (ONNX
+    export, ``torch.compile``), which cannot branch on data and does not fuse through
+    :func:`conv2d_relu`'s oneDNN op."""
+    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+        return True
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
 
 
 def _fused_conv_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,

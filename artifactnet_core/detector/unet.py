@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from artifactnet_core.detector.config import MASK_BOUND, UNET_BASE_WIDTH, UNET_MULTIPLIERS
 from artifactnet_core.detector.layers import (
+    all_finite,
     conv2d_relu,
     fold_batch_norm,
     max_pool_2x2,
@@ -213,7 +214,8 @@ class ArtifactUNet(nn.Module):
         """Return the residual ``R = M * |X|`` for magnitudes ``(batch, freq, frames)``."""
         return self.mask(mag, scale) * mag
 
-    def _inference_blocks(self, dtype: torch.dtype) -> tuple[Callable, list, list, Callable]:
+    def _inference_blocks(self, dtype: torch.dtype
+                          ) -> tuple[Callable, list, list, Callable] | None:
         # Folded weights, rebuilt only when a parameter or buffer changed (training, loading)
         # or another dtype / device is asked for. A graph being traced (ONNX export,
         # torch.compile) folds inside the graph instead: it has no data pointers to key on.
@@ -223,7 +225,13 @@ class ArtifactUNet(nn.Module):
         cached = getattr(self, "_folded", None)
         if cached is None or cached[0] != key:
             with torch.no_grad():
-                self._folded = cached = (key, self._fold(dtype))
+                blocks = self._fold(dtype)
+            # None when a folded weight is not finite (a negative variance): the fused ReLU
+            # would turn its NaN into 0, and a broken model must give NaN, not a residual.
+            folded = [blocks[0], *blocks[1], *blocks[2]]
+            finite = all_finite(*(t for convs in folded for w, b, _ in convs.layers
+                                  for t in (w, b)))
+            self._folded = cached = (key, blocks if finite else None)
         return cached[1]
 
     def _fold(self, dtype: torch.dtype, *, float32_first_level: bool = BF16_FLOAT32_FIRST_LEVEL
@@ -289,7 +297,16 @@ class ArtifactUNet(nn.Module):
                blocks: tuple[Callable, list, list, Callable] | None = None) -> torch.Tensor:
         # ``blocks``: folded blocks to run instead of this dtype's own (benchmarks/bf16_blocks.py
         # mixes float32 ones in); each block casts its input to its own dtype.
-        inc, down, up, head = blocks if blocks is not None else self._inference_blocks(dtype)
+        blocks = blocks if blocks is not None else self._inference_blocks(dtype)
+        if blocks is None or not all_finite(mag):
+            # Broken statistics or a NaN in the input: the modules, whose NaN reaches the
+            # residual (the fused ReLU would turn it into 0).
+            training = self.training
+            try:
+                return self.eval().forward(mag).float()
+            finally:
+                self.train(training)
+        inc, down, up, head = blocks
         x, (freq, frames) = self._network_input(mag, None)
         x = x.contiguous(memory_format=torch.channels_last)  # the first level casts it
         logits = self._unet(x, inc, down, up, head)
