@@ -173,7 +173,8 @@ def test_results_block_reads_the_notebook_tables(tmp_path):
 
     assert "No results yet" in results_block(tmp_path)
     write_result_tables(tmp_path)
-    block = results_block(tmp_path)
+    block = results_block(tmp_path, records=tmp_path / "no_records")
+    assert "last recorded" not in block
     assert "Profile **`laptop`**" in block and "150 real test tracks against 300" in block
     assert ("| ArtifactNet | 0.970 [0.950, 0.990] | 0.800 [0.750, 0.850] | "
             "0.00 % [0.00, 2.44] |") in block
@@ -194,6 +195,16 @@ def test_results_block_reads_the_notebook_tables(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"top\n{RESULTS_START}\nstale block\n{RESULTS_END}\n")
     assert update_results(readme, tmp_path) and "stale block" not in readme.read_text()
+    # The run that wrote the tables, named from its profile's record.
+    from artifactnet_core.experiments.report import save_record
+
+    save_record("laptop", {}, folder=tmp_path / "records",
+                run={"profile": "laptop", "jobs": 2, "wall_s": 5000.0, "empty_cache": True,
+                     "commit": "abc1234", "cpu": "Xeon", "cores": 2, "notebooks": ["04"]})
+    block = results_block(tmp_path, records=tmp_path / "records")
+    assert ("The last recorded `laptop` run: 2 CPU cores (Xeon), `runner run --profile laptop "
+            "--seed 0 --jobs 2` from an empty cache, 1 notebook, 2 at a time: the whole run "
+            "took 1 h 23 min (commit abc1234).") in block
 
 
 def test_results_block_names_notebooks_that_wrote_nothing(tmp_path):

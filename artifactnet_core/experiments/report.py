@@ -295,10 +295,10 @@ def load_records(folder: str | Path = RECORDS_DIR) -> dict[str, dict]:
     return dict(sorted(out.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
 
 
-def run_note(run: Mapping) -> str:
+def run_note(run: Mapping, *, overlap: bool = True) -> str:
     """One line on how a profile's run was measured, from its run record: the machine, the
-    command, the cache it started from, two notebooks at a time or in order, and the whole
-    call's wall time."""
+    command, the cache it started from, the notebooks at a time (``overlap``: with what that
+    means for the timings table) and the whole call's wall time."""
     cores = run.get("cores")
     machine = f"{cores} CPU cores ({run.get('cpu', 'CPU')})" if cores else run.get("cpu", "?")
     jobs = int(run.get("jobs", 1))
@@ -308,9 +308,10 @@ def run_note(run: Mapping) -> str:
     n = len(run.get("notebooks", []))
     parts = [f"{machine}, {command} from {cache}, {n} notebook{'s' * (n != 1)}"]
     if jobs > 1:
-        parts.append(f"{jobs} at a time, so the rows overlap; 00's cached part is the benchmark "
-                     "and default detector the runner built before the notebooks, 07's what "
-                     "the free worker computed ahead of it")
+        parts.append(f"{jobs} at a time" + (
+            ", so the rows overlap; 00's cached part is the benchmark and default detector the "
+            "runner built before the notebooks, 07's what the free worker computed ahead of it"
+            if overlap else ""))
     when = ", ".join(x for x in (run.get("started_utc") and f"{run['started_utc']} UTC",
                                run.get("commit") and f"commit {run['commit']}") if x)
     return (", ".join(parts) + f": the whole run took {format_seconds(run['wall_s'])}"
@@ -370,7 +371,8 @@ def _count(value) -> str:
         f"{int(value):,}")
 
 
-def results_block(figures: str | Path | None = None) -> str:
+def results_block(figures: str | Path | None = None, *,
+                  records: str | Path = RECORDS_DIR) -> str:
     """Markdown of the headline results, read from the notebooks' tables in ``figures``.
 
     Parameters
@@ -380,6 +382,9 @@ def results_block(figures: str | Path | None = None) -> str:
         ``tab04_zero_shot``, ``tab04_two_by_two``, ``tab04_targets``, ``tab04_seed_variance``,
         ``tab05_targets`` and ``tab06_baselines`` (``.csv``); ``tab07_summary`` when notebook
         07 ran.
+    records : path
+        Folder of the committed run records (:func:`save_record`): the tables' profile's
+        record names the run (machine, commit, wall time) under the first paragraph.
 
     Returns
     -------
@@ -417,6 +422,7 @@ def results_block(figures: str | Path | None = None) -> str:
              "**shortcut probe** (physics-free descriptors: band levels, bandwidth, roll-off, "
              "flatness, level, crest, DC, zero crossings) is scored on the same items: what "
              "the detector adds over it is what residual physics can claim.", "",
+             *_run_line(profile, records),
              "| model | ROC-AUC | TPR @ 1 % FPR thr. | FPR @ 1 % FPR thr. | TPR @ 5 % FPR thr. "
              "| FPR @ 5 % FPR thr. |", "|---|---|---|---|---|---|"]
     for _, r in head.iterrows():
@@ -486,10 +492,18 @@ def results_block(figures: str | Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def update_results(readme: str | Path = TOP_README, figures: str | Path | None = None) -> bool:
-    """Rewrite the results block of the top-level README from ``figures``; return whether it
-    changed."""
-    return rewrite_block(readme, results_block(figures), start=RESULTS_START, end=RESULTS_END)
+def _run_line(profile: str, records: str | Path) -> list[str]:
+    run = load_records(records).get(profile, {}).get("run")
+    return [f"The last recorded `{profile}` run: {run_note(run, overlap=False)}.", ""] if run \
+        else []
+
+
+def update_results(readme: str | Path = TOP_README, figures: str | Path | None = None, *,
+                   records: str | Path = RECORDS_DIR) -> bool:
+    """Rewrite the results block of the top-level README from ``figures`` (and the run named
+    in ``records``); return whether it changed."""
+    return rewrite_block(readme, results_block(figures, records=records), start=RESULTS_START,
+                         end=RESULTS_END)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -511,18 +525,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="also rewrite the results block of the top-level README and the "
                              "numbers of notebooks/solutions/ from figures/")
     args = parser.parse_args(argv)
+    if not args.print:  # first: the results block names the run it records
+        for profile in record_runs(args.summaries or None, seed=args.seed,
+                                   folder=args.records):
+            print(f"{args.records / (profile + '.json')}: recorded")
     if args.results:
-        changed = update_results()
+        changed = update_results(records=args.records)
         print(f"{TOP_README}: results {'updated' if changed else 'unchanged'}")
         from artifactnet_core.experiments.solutions import update_solutions
 
         for path in update_solutions():  # the exercise solutions' numbers, from the same tables
             print(f"{path}: numbers updated")
     extra = dict(m.split("=", 1) for m in args.machine)
-    if not args.print:
-        for profile in record_runs(args.summaries or None, seed=args.seed,
-                                   folder=args.records):
-            print(f"{args.records / (profile + '.json')}: recorded")
     records = load_records(args.records)
     summaries = {p: r["notebooks"] for p, r in records.items()}
     if args.print:  # what the fresh runs would show, nothing written
