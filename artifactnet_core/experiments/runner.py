@@ -209,14 +209,16 @@ def source_commit() -> str | None:
 
 
 def write_run_record(output_dir: Path, profile: str, *, seed: int, jobs: int, wall_s: float,
-                     started_utc: str, notebooks: list[str], empty_cache: bool) -> dict:
+                     started_utc: str, notebooks: list[str], empty_cache: bool,
+                     commit: str | None = None) -> dict:
     """Write ``output_dir/run_<profile>.json``: what one ``runner run`` call measured as a
     whole (its wall time, the notebooks it executed, whether the profile's benchmark was
-    unbuilt when it started) and where (:func:`host`, :func:`source_commit`); the report shows
+    unbuilt when it started) and where (:func:`host`; ``commit``, default
+    :func:`source_commit` now, is best taken when the run starts); the report shows
     it under the timings table (:func:`artifactnet_core.experiments.report.record_runs`)."""
     record = {"profile": profile, "seed": seed, "jobs": jobs, "wall_s": round(wall_s, 1),
               "started_utc": started_utc, "notebooks": notebooks, "empty_cache": empty_cache,
-              "commit": source_commit(), **host()}
+              "commit": commit or source_commit(), **host()}
     (output_dir / f"run_{profile}.json").write_text(json.dumps(record, indent=1))
     return record
 
@@ -428,6 +430,7 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     profile = get_profile(profile).name
     empty_cache = profile_ledger_folder(profile, seed=seed) is None
+    commit = source_commit()  # before the run writes weights and figures into the tree
     output_dir.mkdir(parents=True, exist_ok=True)
     if not get_profile(profile).publishes:
         # Numbers that mean nothing never overwrite the committed figures and cards.
@@ -508,7 +511,7 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
     if ran:
         write_run_record(output_dir, profile, seed=seed, jobs=jobs if parallel else 1,
                          wall_s=time.perf_counter() - t_start, started_utc=started,
-                         notebooks=ran, empty_cache=empty_cache)
+                         notebooks=ran, empty_cache=empty_cache, commit=commit)
     return [row for row in executed_summary(output_dir, profile=profile)
             if row["notebook"] in ran]
 
