@@ -341,16 +341,10 @@ def record_runs(summary_paths: Iterable[str | Path] | None = None, *, seed: int 
     return saved
 
 
-def update_costs(readme: str | Path = README, ledgers: Mapping[str, pd.DataFrame] | None = None,
-                 *, profiles: Iterable[str] = PROFILE_NAMES, seed: int = 0) -> bool:
-    """Rewrite the costs block of ``readme`` (:func:`costs_table`); default ledgers: those of
-    the ``profiles`` whose benchmark for ``seed`` is built on this machine. Returns whether the
-    file changed."""
-    from artifactnet_core.experiments.ledger import profile_ledger_folder, read_ledger
-
-    if ledgers is None:
-        folders = {p: profile_ledger_folder(p, seed=seed) for p in profiles}
-        ledgers = {p: read_ledger(f) for p, f in folders.items() if f is not None}
+def update_costs(readme: str | Path, ledgers: Mapping[str, pd.DataFrame]) -> bool:
+    """Rewrite the costs block of ``readme`` (:func:`costs_table`) from ``ledgers``
+    (``{profile: ledger}``, as the committed records hold them); return whether the file
+    changed."""
     return rewrite_block(readme, costs_table(ledgers), start=COSTS_START, end=COSTS_END)
 
 
