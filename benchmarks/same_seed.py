@@ -7,7 +7,9 @@ cache), trains the detector that ``--objective`` and ``--width`` name (the shipp
 default: ``real_only``, the profile's UNet width), and prints, for the manifest and for every
 trained weight file, whether its SHA-256 equals the reference run's. Exit status 1 when one
 differs or the reference lacks it. Run it from a fresh clone with its own virtualenv (an
-editable install of another checkout would run that checkout's code). The laptop profile takes
+editable install of another checkout would run that checkout's code). The detector trains on
+``--threads`` torch threads, by default those of a candidate worker of ``make reproduce``
+(two at once on the cores): float reductions, and so the bytes, depend on the thread count. The laptop profile takes
 about 23 min on 2 idle cores (benchmark ~8 min, detector ~15 min).
 
     ARTIFACTNET_CACHE=$(mktemp -d) python benchmarks/same_seed.py --profile laptop \\
@@ -17,6 +19,7 @@ about 23 min on 2 idle cores (benchmark ~8 min, detector ~15 min).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -36,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--objective", default="real_only")
     parser.add_argument("--width", type=int, default=None,
                         help="UNet base width (default: the profile's)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads for training the detector (default: those of a "
+                             "candidate worker of `make reproduce`, cores // 2; the float "
+                             "reductions, so the bytes, depend on it)")
     parser.add_argument("--reference", type=Path, required=True,
                         help="the cache root of the run to compare with")
     args = parser.parse_args(argv)
@@ -47,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     data = pipeline.get_bench(profile, seed=args.seed, progress=False)
     print(f"benchmark {time.perf_counter() - t0:.0f} s", flush=True)
+    import torch
+
+    # The runner builds the benchmark in its main process on every core, then trains each
+    # candidate in a worker on its share (runner._candidates_side_by_side, jobs=2).
+    torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // 2))
     t0 = time.perf_counter()
     pipeline.train_detector(data, profile, objective=args.objective, unet_base_width=args.width,
                             seed=args.seed, progress=False)
