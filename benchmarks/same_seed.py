@@ -9,8 +9,8 @@ trained weight file, whether its SHA-256 equals the reference run's. Exit status
 differs or the reference lacks it. Run it from a fresh clone with its own virtualenv (an
 editable install of another checkout would run that checkout's code). The detector trains on
 ``--threads`` torch threads, by default those of a candidate worker of ``make reproduce``
-(two at once on the cores): float reductions, and so the bytes, depend on the thread count. The laptop profile takes
-about 23 min on 2 idle cores (benchmark ~8 min, detector ~15 min).
+(two at once on the cores): float reductions, and so the bytes, depend on the thread count.
+The laptop profile took 16 min on 2 cores on 2026-12-06 (benchmark 7 min, detector 9 min).
 
     ARTIFACTNET_CACHE=$(mktemp -d) python benchmarks/same_seed.py --profile laptop \\
         --reference ~/.cache/artifactnet
@@ -19,7 +19,6 @@ about 23 min on 2 idle cores (benchmark ~8 min, detector ~15 min).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main(argv: list[str] | None = None) -> int:
     from artifactnet_core.atomic import file_sha256
     from artifactnet_core.experiments import pipeline
+    from artifactnet_core.experiments.runner import worker_threads
     from artifactnet_core.paths import cache_dir, runs_root
     from artifactnet_core.profiles import get_profile
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # The runner builds the benchmark in its main process on every core, then trains each
     # candidate in a worker on its share (runner._candidates_side_by_side, jobs=2).
-    torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // 2))
+    torch.set_num_threads(args.threads or worker_threads(2))
     t0 = time.perf_counter()
     pipeline.train_detector(data, profile, objective=args.objective, unet_base_width=args.width,
                             seed=args.seed, progress=False)

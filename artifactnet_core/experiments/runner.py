@@ -240,6 +240,12 @@ def declared_parameters(nb) -> set[str]:
     return names
 
 
+def worker_threads(jobs: int) -> int:
+    """Torch threads of each of ``jobs`` workers sharing this machine's cores (at least 1): what
+    a notebook kernel and a candidate detector's training get in a parallel :func:`run`."""
+    return max(1, (os.cpu_count() or 1) // jobs)
+
+
 def _kernel_threads(threads: int) -> None:
     """Worker initializer of :func:`run`: the kernels this process starts inherit the thread
     count (a value the user set is kept)."""
@@ -314,7 +320,7 @@ def _candidates_side_by_side(profile: str, seed: int, jobs: int) -> None:
     from artifactnet_core.experiments.pipeline import SELECTION_OBJECTIVES
 
     workers = min(jobs, len(SELECTION_OBJECTIVES))
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = worker_threads(workers)
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_kernel_threads, initargs=(threads,)) as pool:
         for future in [pool.submit(_train_candidate, profile, seed, objective, threads)
@@ -492,7 +498,7 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
         # Each kernel gets its share of the cores (unless the user set OMP_NUM_THREADS) rather than
         # oversubscribing them. Measured on the 2-core CI machine (smoke, jobs=2): 485 s against
         # 494 and 505 s with two threads per kernel, one run each: within run-to-run noise.
-        threads = max(1, (os.cpu_count() or 1) // jobs)
+        threads = worker_threads(jobs)
         with ProcessPoolExecutor(max_workers=jobs,
                                  mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_kernel_threads, initargs=(threads,)) as pool:
