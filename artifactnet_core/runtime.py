@@ -7,6 +7,7 @@ command line need, so they cannot drift apart.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import random
@@ -130,7 +131,8 @@ def _worker_pool() -> ThreadPoolExecutor:
 
 
 def map_batch_single_threaded(fn: Callable[[torch.Tensor], tuple[torch.Tensor, ...]],
-                              x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+                              x: torch.Tensor, *, one_at_a_time: bool = False
+                              ) -> tuple[torch.Tensor, ...]:
     """``fn(x)`` on the CPU with the batch (dim 0) split into one part per torch thread, each
     part computed by a worker thread whose torch ops run single-threaded.
 
@@ -150,12 +152,20 @@ def map_batch_single_threaded(fn: Callable[[torch.Tensor], tuple[torch.Tensor, .
         Maps a batch to a tuple of tensors whose dim 0 is the batch.
     x : torch.Tensor
         Input batch, ``(batch, ...)``.
+    one_at_a_time : bool
+        On the CPU (no autograd, tracing or export), give ``fn`` one item at a time (batches of
+        1) within each thread's part. For work whose intermediates outgrow the CPU's caches
+        (the UNet: ~12 MB of activations per 4 s chunk at width 16) this is faster, and an
+        item's result then no longer depends on the batch it came in or the thread count.
+        Elsewhere ``fn(x)`` as above.
     """
     if x.device.type != "cpu":
         return fn(x)
     if (torch.is_grad_enabled() or torch.jit.is_tracing() or torch.compiler.is_compiling()
             or torch.onnx.is_in_onnx_export()):
         return fn(x)
+    if one_at_a_time and x.ndim and x.shape[0] > 1:
+        fn = functools.partial(_item_by_item, fn)
     parts = min(torch.get_num_threads(), os.cpu_count() or 1, x.shape[0] if x.ndim else 1)
     if parts <= 1:
         with single_intraop_thread():
@@ -205,3 +215,9 @@ def cosine_schedule(step: int, *, total: int, warmup: int, peak: float = 1.0,
     progress = (step - warmup) / max(total - warmup, 1)
     cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
     return peak * cosine if floor == 0 else peak * (floor + (1 - floor) * cosine)
+
+
+def _item_by_item(fn: Callable[[torch.Tensor], tuple[torch.Tensor, ...]],
+                  x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    outputs = [fn(x[i:i + 1]) for i in range(x.shape[0])]
+    return tuple(torch.cat(pieces, dim=0) for pieces in zip(*outputs, strict=True))

@@ -69,7 +69,7 @@ from artifactnet_core.detector.model import (  # noqa: E402
     predict_chunks,
 )
 from artifactnet_core.detector.spectral import _hpss, hpss, median_filter  # noqa: E402
-from artifactnet_core.runtime import fast_bf16  # noqa: E402
+from artifactnet_core.runtime import fast_bf16, single_intraop_thread  # noqa: E402
 
 SR = 44_100
 #: A real recording shipped by Debian (wesnoth-1.16-music), when installed.
@@ -296,6 +296,13 @@ def main() -> None:
                   profile="laptop", label="training:")
 
 
+def one_pass(model: ArtifactNet, chunks: torch.Tensor) -> torch.Tensor:
+    """:meth:`ArtifactNet.base_maps` as one forward pass of the whole batch (its CPU path
+    before 2026-12-06; HPSS still shared out among the threads)."""
+    mag = model.spectrogram(chunks)
+    return model.featurizer.base_maps(mag, model.residual(mag))
+
+
 def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
     """Per-chunk time of each stage on all threads, and HPSS against librosa on one thread."""
     x = chunks[:1]
@@ -329,6 +336,15 @@ def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
         t_split = best_of(lambda: hpss(batch, kernel_size=k), repeat)
         print(f"  HPSS of {len(batch)} chunks at once: default {t_threads / t_split:.1f}x faster than "
               f"intra-op threads ({1e3 * t_split:.1f} vs {1e3 * t_threads:.1f} ms)")
+        for n in sorted({1, torch.get_num_threads()}):
+            with single_intraop_thread() if n == 1 else contextlib.nullcontext():
+                t_one = best_of(lambda: one_pass(model, chunks), repeat)
+                t_each = best_of(lambda: model.base_maps(chunks), repeat)
+                same = torch.equal(one_pass(model, chunks), model.base_maps(chunks))
+            print(f"  base maps of {len(chunks)} chunks, {n} thread(s): chunk by chunk (default) "
+                  f"{t_one / t_each:.2f}x faster than one pass ({1e3 * t_each / len(chunks):.0f} "
+                  f"vs {1e3 * t_one / len(chunks):.0f} ms per chunk), "
+                  f"{'the same' if same else 'other'} bits")
         # The input of the CNN's first 2x2 max-pool: its input norm, conv, norm and ReLU applied
         # to the batch's channels (the residual stands in for its HPSS parts, as above).
         base = model.featurizer.maps_from_parts(model.spectrogram(chunks), batch, batch, batch)
@@ -339,9 +355,7 @@ def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
         print(f"  CNN's first 2x2 max-pool, {tuple(pooled.shape)}: max_pool_2x2 "
               f"{t_pool / t_maxima:.1f}x faster than max_pool2d ({1e3 * t_maxima:.1f} vs "
               f"{1e3 * t_pool:.1f} ms), {'the same' if same else 'DIFFERENT'} values")
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with single_intraop_thread():
             t_sort = best_of(lambda: median_filter(residual, kernel_size=k, dim=-1,
                                                    method="sort"), repeat)
             t_net = best_of(lambda: median_filter(residual, kernel_size=k, dim=-1), repeat)
@@ -355,8 +369,6 @@ def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
                 lib = f"librosa {t_lib:.3f} s: {t_lib / t_hpss:.1f}x faster"
             except ImportError:
                 lib = "librosa not installed"
-        finally:
-            torch.set_num_threads(threads)
         print(f"  1 thread: {k}-tap median network {t_sort / t_net:.1f}x faster than sorting "
               f"({1e3 * t_net:.1f} vs {1e3 * t_sort:.1f} ms); HPSS {t_hpss:.3f} s vs {lib}")
 

@@ -52,18 +52,28 @@ def test_maps_do_not_depend_on_which_clips_were_cached_before(clips, tmp_path):
     assert (maps_a == 4).all()
 
 
-def test_the_real_front_end_depends_on_the_pass_size(clips):
-    # Why the store pads its passes: the paper's front end with a narrow UNet gives a chunk
-    # other float32 bits in a pass of one than in a pass of four.
+def test_base_maps_of_a_chunk_do_not_depend_on_its_batch_or_threads(clips):
+    # On the CPU a batch of two or more goes chunk by chunk, each single-threaded: a chunk's
+    # maps are the same bits in a batch of two or of four, on one thread or two, and close to
+    # one pass of the whole batch on two threads (the path before, and still the GPU's).
     data, items = clips
     torch.manual_seed(0)
     model = ArtifactNet(ArtifactNetConfig(unet_base_width=4)).eval()
     audio = torch.from_numpy(np.stack([data.arrays[item] for item in items[:4]]))
-    with torch.no_grad():
-        together = model.base_maps(audio)
-        alone = model.base_maps(audio[:1])
-    assert not torch.equal(together[0], alone[0])
-    assert torch.allclose(together[0], alone[0], atol=1e-2)
+    threads = torch.get_num_threads()
+    try:
+        with torch.no_grad():
+            torch.set_num_threads(2)
+            four = model.base_maps(audio)
+            two = model.base_maps(audio[:2])
+            mag = model.spectrogram(audio)
+            one_pass = model.featurizer.base_maps(mag, model.residual(mag))
+            torch.set_num_threads(1)
+            four_on_one = model.base_maps(audio)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(four[:2], two) and torch.equal(four, four_on_one)
+    assert torch.allclose(four, one_pass, atol=1e-2)
 
 
 def test_each_precision_has_its_own_folder(clips, tmp_path):

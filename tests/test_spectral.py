@@ -138,6 +138,30 @@ def test_hpss_batch_split_across_threads_is_exact(mag_ref):
         torch.set_num_threads(threads)
 
 
+def test_one_at_a_time_hands_fn_single_items():
+    """``one_at_a_time``: each thread's part goes to ``fn`` item by item on the CPU, the
+    results concatenated in order; with autograd on, ``fn`` gets the whole batch."""
+    from artifactnet_core.runtime import map_batch_single_threaded
+
+    x = torch.arange(5.0)[:, None].repeat(1, 3)
+    threads = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            with torch.no_grad():
+                sizes, doubled = map_batch_single_threaded(
+                    lambda part: (part.new_full((len(part),), float(len(part))), 2 * part), x,
+                    one_at_a_time=True)
+            assert sizes.tolist() == [1.0] * 5 and torch.equal(doubled, 2 * x), n
+        with torch.enable_grad():
+            sizes, = map_batch_single_threaded(
+                lambda part: (part.new_full((len(part),), float(len(part))),), x,
+                one_at_a_time=True)
+        assert sizes.tolist() == [5.0] * 5
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_median_filter_short_signal_matches_scipy():
     from scipy.ndimage import median_filter
 

@@ -31,6 +31,7 @@ from artifactnet_core.detector.features import FEATURE_SETS, ForensicFeaturizer
 from artifactnet_core.detector.spectral import magnitude
 from artifactnet_core.detector.unet import ArtifactUNet, inference_dtype
 from artifactnet_core.paths import WEIGHTS_DIR
+from artifactnet_core.runtime import map_batch_single_threaded
 
 __all__ = ["DEFAULT_WEIGHTS", "ArtifactNet", "ArtifactNetConfig", "aggregate_chunks",
            "chunk_inference_bytes", "default_weights", "inference_batch_size", "load_model",
@@ -92,9 +93,21 @@ class ArtifactNet(nn.Module):
         """The expensive half of the path: mel-dB maps of R, H and P, ``(batch, 3, n_mels,
         frames)``, for audio chunks ``(batch, samples)`` (see :meth:`ForensicFeaturizer.base_maps`).
         ``precision`` is the UNet's in eval mode (:meth:`residual`).
+
+        A batch of two or more chunks, in eval mode on the CPU without autograd, goes through
+        one chunk at a time, the chunks shared out among the torch threads, each
+        single-threaded (:func:`~artifactnet_core.runtime.map_batch_single_threaded`,
+        ``one_at_a_time``): a chunk's intermediates then stay in the CPU's caches
+        (``benchmarks/speed.py`` prints the gain over one pass), and its maps are the same bits
+        in any such batch and on any number of threads.
         """
-        mag = self.spectrogram(audio)
-        return self.featurizer.base_maps(mag, self.residual(mag, precision=precision))
+        def maps(chunks: torch.Tensor) -> tuple[torch.Tensor]:
+            mag = self.spectrogram(chunks)
+            return (self.featurizer.base_maps(mag, self.residual(mag, precision=precision)),)
+
+        if self.training or audio.shape[0] < 2:
+            return maps(audio)[0]  # a lone chunk keeps torch's intra-op threads
+        return map_batch_single_threaded(maps, audio, one_at_a_time=True)[0]
 
     def classify_base(self, base: torch.Tensor) -> torch.Tensor:
         """The cheap half: logits ``(batch,)`` from base maps (the feature set's channels are

@@ -85,9 +85,10 @@ class FeatureStore:
     @torch.no_grad()
     def _compute(self, chunks: np.ndarray) -> np.ndarray:
         # Every forward pass holds exactly ``batch_size`` chunks, a short last one padded with
-        # silence: a chunk's maps depend (in their last bits) on how many chunks share its
-        # pass, though not on which, so without the padding they would depend on which clips
-        # happened to be cached already, i.e. on the order notebooks ran in.
+        # silence: in one pass of a batch (a GPU's) a chunk's maps depend in their last bits
+        # on how many chunks share it, and on the CPU a lone chunk takes another path than a
+        # batch (ArtifactNet.base_maps), so without the padding they would depend on which
+        # clips happened to be cached already, i.e. on the order notebooks ran in.
         out = []
         for i in range(0, chunks.shape[0], self.batch_size):
             part = chunks[i:i + self.batch_size]
