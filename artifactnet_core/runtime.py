@@ -178,6 +178,16 @@ def map_batch_single_threaded(fn: Callable[[torch.Tensor], tuple[torch.Tensor, .
             return fn(part)
 
     outputs = list(_worker_pool().map(run, x.tensor_split(parts, dim=0)))
+    return _concatenated(outputs)
+
+
+def _item_by_item(fn: Callable[[torch.Tensor], tuple[torch.Tensor, ...]],
+                  x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    return _concatenated([fn(x[i:i + 1]) for i in range(x.shape[0])])
+
+
+def _concatenated(outputs: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
+    # The outputs of fn on consecutive parts of a batch, joined back along the batch.
     return tuple(torch.cat(pieces, dim=0) for pieces in zip(*outputs, strict=True))
 
 
@@ -216,8 +226,3 @@ def cosine_schedule(step: int, *, total: int, warmup: int, peak: float = 1.0,
     cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
     return peak * cosine if floor == 0 else peak * (floor + (1 - floor) * cosine)
 
-
-def _item_by_item(fn: Callable[[torch.Tensor], tuple[torch.Tensor, ...]],
-                  x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    outputs = [fn(x[i:i + 1]) for i in range(x.shape[0])]
-    return tuple(torch.cat(pieces, dim=0) for pieces in zip(*outputs, strict=True))
