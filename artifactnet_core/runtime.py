@@ -10,6 +10,7 @@ import contextlib
 import functools
 import math
 import os
+import platform
 import random
 import threading
 from collections.abc import Callable, Iterator
@@ -40,18 +41,49 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
 
 
 def fast_bf16(device: torch.device | str) -> bool:
-    """Whether bfloat16 convolutions and matmuls are fast on ``device``: a CUDA GPU with
-    bfloat16 (Ampere on), or a CPU whose oneDNN has a bfloat16 path (x86 with AVX-512, best
-    with AVX-512 BF16 or AMX; Arm with BF16). ``ARTIFACTNET_BF16=0`` turns bfloat16 off
-    everywhere: the UNet's inference path and training both stay float32."""
-    if os.environ.get("ARTIFACTNET_BF16", "1") == "0":
+    """Whether bfloat16 convolutions and matmuls are faster than float32 on ``device``: a CUDA
+    GPU with bfloat16 (Ampere on); an x86 CPU with AMX (oneDNN's AMX kernels: about 6x the
+    float32 matmul rate on 2 Sapphire Rapids cores); an Arm CPU whose oneDNN has a bfloat16 path
+    (not measured here). AVX-512 BF16 without AMX is not enough: on 2 Emerald Rapids cores
+    without AMX oneDNN's ``avx512_core_bf16`` kernels ran the paper-size UNet 1.5x *slower*
+    than float32 and a training step 1.2x slower (``benchmarks/README.md``), so such a CPU
+    stays float32, as does every other.
+
+    ``ARTIFACTNET_BF16=0`` turns bfloat16 off everywhere (the UNet's inference path and
+    training both stay float32); ``ARTIFACTNET_BF16=1`` turns it on wherever oneDNN has a
+    bfloat16 path, to measure one's own CPU with ``make speed``.
+    """
+    setting = os.environ.get("ARTIFACTNET_BF16", "")
+    if setting == "0":
         return False
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if setting == "1" or not _onednn_bf16():
+        return _onednn_bf16()
+    return _cpu_has_amx() if platform.machine().lower() in ("x86_64", "amd64") else True
+
+
+def _onednn_bf16() -> bool:
+    # Whether oneDNN has bfloat16 kernels on this CPU at all (fast or not).
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
+        return False
+
+
+@functools.cache
+def _cpu_has_amx() -> bool:
+    # torch's own check: AMX tiles in CPUID and, on Linux, the kernel's permission to use
+    # them (oneDNN asks for it too); /proc/cpuinfo where that private helper is missing.
+    try:
+        return bool(torch._C._cpu._init_amx())
+    except (AttributeError, RuntimeError):
+        pass
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            return "amx_bf16" in cpuinfo.read().split()
+    except OSError:
         return False
 
 

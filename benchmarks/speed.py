@@ -15,7 +15,7 @@ same audio and the paper's architecture (UNet base width 32, 3.68M parameters, C
     - ``predict fp32``: ``predict_proba(precision="fp32")``: batch norm folded into the
       convolutions, channels-last, medians by the selection network;
     - ``predict auto``: what ``artifactnet detect`` runs: the same in bfloat16 where the CPU
-      has fast bfloat16 (AVX-512 BF16 / AMX);
+      has fast bfloat16 (x86 with AMX: ``runtime.fast_bf16``);
     - ``auto, unfused ReLU``: the same with each convolution and its ReLU as two passes (the
       path before ``unet.conv2d_relu`` fused them inside oneDNN; bit for bit the same P(AI));
     - ``onnxruntime``: the exported graph (``artifactnet export --onnx``) in ONNX Runtime,

@@ -7,7 +7,7 @@ shipped width-16 model (2026-12-05), over 302 chunks of the 41 Wesnoth tracks, i
 differs from float32 by at most 6.5e-3 (99th percentile 3.1e-3, median 3e-5; all-bfloat16 the
 same; ``python benchmarks/bf16_blocks.py --tracks 41 --variants "" default``). Its guard here,
 on the one chunk the test scores, is 2.5e-3. The notebooks' features are computed on that path (``ArtifactUNet.infer``, bfloat16
-on a CPU with AVX-512 BF16), so the published numbers are its own.
+on a CPU with AMX), so the published numbers are its own.
 """
 
 from __future__ import annotations
@@ -297,3 +297,24 @@ def test_gpu_benchmark_script_runs_its_quick_check():
     assert done.returncode == 0, done.stderr[-2000:]
     for section in ("1. batched paths", "2. end to end", "3. UNet training step"):
         assert section in done.stdout, section
+
+
+@pytest.mark.parametrize(("machine", "onednn", "amx", "setting", "expected"), [
+    ("x86_64", True, True, "", True),      # AMX: bfloat16 ~6x the float32 matmul rate
+    ("x86_64", True, False, "", False),    # AVX-512 BF16 alone: slower than float32
+    ("x86_64", True, False, "1", True),    # asked for, to measure with make speed
+    ("x86_64", True, True, "0", False),    # turned off
+    ("x86_64", False, False, "1", False),  # oneDNN has no bfloat16 kernels to turn on
+    ("aarch64", True, False, "", True),    # Arm with BF16: oneDNN's word
+])
+def test_cpu_bf16_needs_amx_on_x86(monkeypatch, machine, onednn, amx, setting, expected):
+    # runtime.fast_bf16 picks the CPU's precision for the UNet's inference path and training:
+    # on x86 only AMX makes bfloat16 faster than float32 (benchmarks/README.md, 2026-12-06).
+    from artifactnet_core import runtime
+
+    monkeypatch.setattr(runtime.platform, "machine", lambda: machine)
+    monkeypatch.setattr(runtime, "_onednn_bf16", lambda: onednn)
+    monkeypatch.setattr(runtime, "_cpu_has_amx", lambda: amx)
+    monkeypatch.setenv("ARTIFACTNET_BF16", setting)
+    assert runtime.fast_bf16("cpu") is expected
+    assert runtime.training_precision("cpu") == ("bf16" if expected else "fp32")

@@ -269,8 +269,8 @@ class ArtifactUNet(nn.Module):
         Batch norm is folded into the convolutions, each ReLU runs inside its convolution
         (:func:`conv2d_relu`, same bits), activations are channels-last, and where
         bfloat16 is fast (:func:`~artifactnet_core.runtime.fast_bf16`; ``precision="auto"``) the
-        network runs in bfloat16 - about 3x faster than float32 on a CPU with AVX-512 BF16 /
-        AMX and on tensor-core GPUs - except its first level (input and two full-resolution
+        network runs in bfloat16 - about 3x faster than float32 on a CPU with AMX and on
+        tensor-core GPUs - except its first level (input and two full-resolution
         convolutions, about 5 % of the work), and the mask and the product with ``|X|``,
         which stay float32: the shipped model's P(AI) then differs from float32 by at most
         6.5e-3 over 302 chunks of real music (the width-32 model of 2026-11-27: 2.1e-3, against

@@ -262,7 +262,7 @@ def train_unet(train_rows: pd.DataFrame, val_rows: pd.DataFrame, arrays: dict[It
         The detector's front end (sample rate, STFT, chunk length) the UNet will serve.
     device : str, optional
         ``"cpu"``, ``"cuda"`` or ``None`` (auto). The forward passes run in bfloat16 autocast
-        where bfloat16 is fast (a recent GPU, a CPU with AVX-512 BF16 / AMX), in float32
+        where bfloat16 is fast (a recent GPU, an x86 CPU with AMX), in float32
         elsewhere (:func:`~artifactnet_core.runtime.training_autocast`).
     progress : bool
         tqdm progress bar.
