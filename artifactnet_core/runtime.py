@@ -59,13 +59,15 @@ def fast_bf16(device: torch.device | str) -> bool:
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    if setting == "1" or not _onednn_bf16():
-        return _onednn_bf16()
-    return _cpu_has_amx() if platform.machine().lower() in ("x86_64", "amd64") else True
+    if setting == "1" or not onednn_bf16():
+        return onednn_bf16()
+    return cpu_has_amx() if platform.machine().lower() in ("x86_64", "amd64") else True
 
 
-def _onednn_bf16() -> bool:
-    # Whether oneDNN has bfloat16 kernels on this CPU at all (fast or not).
+def onednn_bf16() -> bool:
+    """Whether oneDNN has bfloat16 kernels on this CPU at all, fast (AMX) or not
+    (AVX-512 BF16 alone); without them torch emulates bfloat16, about 8x slower than
+    float32."""
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
@@ -73,9 +75,11 @@ def _onednn_bf16() -> bool:
 
 
 @functools.cache
-def _cpu_has_amx() -> bool:
-    # torch's own check: AMX tiles in CPUID and, on Linux, the kernel's permission to use
-    # them (oneDNN asks for it too); /proc/cpuinfo where that private helper is missing.
+def cpu_has_amx() -> bool:
+    """Whether this x86 CPU has AMX tiles the process may use (Sapphire Rapids and later,
+    where the kernel or hypervisor exposes them): torch's own check, which on Linux also asks
+    the kernel for permission as oneDNN does; ``amx_bf16`` in ``/proc/cpuinfo`` where that
+    private helper is missing."""
     try:
         return bool(torch._C._cpu._init_amx())
     except (AttributeError, RuntimeError):

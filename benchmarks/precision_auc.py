@@ -41,8 +41,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not fast_bf16("cpu"):
-        print("note: this CPU has no fast bfloat16: the bf16 path is emulated (slow) but rounds "
-              "as the native one does")
+        print("note: this CPU has no fast bfloat16 (no AMX): the bf16 path is slow here but "
+              "rounds as a fast one does")
     prof = get_profile(args.profile)
     data = pipeline.get_bench(prof, seed=args.seed)
     meta = json.loads((data.root / "bench_config.json").read_text())

@@ -16,6 +16,8 @@ same audio and the paper's architecture (UNet base width 32, 3.68M parameters, C
       convolutions, channels-last, medians by the selection network;
     - ``predict auto``: what ``artifactnet detect`` runs: the same in bfloat16 where the CPU
       has fast bfloat16 (x86 with AMX: ``runtime.fast_bf16``);
+    - ``predict bf16 (not auto)``: only where oneDNN has bfloat16 kernels that are not the
+      default (AVX-512 BF16 without AMX), to show why they are not;
     - ``auto, unfused ReLU``: the same with each convolution and its ReLU as two passes (the
       path before ``unet.conv2d_relu`` fused them inside oneDNN; bit for bit the same P(AI));
     - ``onnxruntime``: the exported graph (``artifactnet export --onnx``) in ONNX Runtime,
@@ -69,7 +71,12 @@ from artifactnet_core.detector.model import (  # noqa: E402
     predict_chunks,
 )
 from artifactnet_core.detector.spectral import _hpss, hpss, median_filter  # noqa: E402
-from artifactnet_core.runtime import fast_bf16, single_intraop_thread  # noqa: E402
+from artifactnet_core.runtime import (  # noqa: E402
+    cpu_has_amx,
+    fast_bf16,
+    onednn_bf16,
+    single_intraop_thread,
+)
 
 SR = 44_100
 #: A real recording shipped by Debian (wesnoth-1.16-music), when installed.
@@ -229,7 +236,7 @@ def main() -> None:
     load = os.getloadavg()
     others, busiest = other_processes_cpu()
     print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__} on {threads} threads, fast "
-          f"bfloat16: {fast_bf16('cpu')}; load average {load[0]:.2f} / "
+          f"bfloat16: {fast_bf16('cpu')} (AMX: {cpu_has_amx()}); load average {load[0]:.2f} / "
           f"{load[1]:.2f} / {load[2]:.2f}; other processes use {others:.2f} cores now ("
           + ", ".join(f"{name} {share:.2f}" for name, share in busiest) + ")")
     print(f"model: {weights or 'random weights (speed does not depend on them)'}; UNet base "
@@ -255,6 +262,10 @@ def main() -> None:
             lambda: predict_chunks(model, chunks, batch=args.batch)),
          "bf16" if fast_bf16("cpu") else "fp32"),
     ]
+    if onednn_bf16() and not fast_bf16("cpu"):
+        # oneDNN's bfloat16 kernels without AMX: shown, so the choice of float32 is a number.
+        paths.insert(3, ("predict bf16 (not auto)", lambda: predict_chunks(
+            model, chunks, batch=args.batch, precision="bf16"), "bf16"))
     if not args.no_onnx:
         path = onnx_path(model)
         if path is not None:

@@ -313,8 +313,8 @@ def test_cpu_bf16_needs_amx_on_x86(monkeypatch, machine, onednn, amx, setting, e
     from artifactnet_core import runtime
 
     monkeypatch.setattr(runtime.platform, "machine", lambda: machine)
-    monkeypatch.setattr(runtime, "_onednn_bf16", lambda: onednn)
-    monkeypatch.setattr(runtime, "_cpu_has_amx", lambda: amx)
+    monkeypatch.setattr(runtime, "onednn_bf16", lambda: onednn)
+    monkeypatch.setattr(runtime, "cpu_has_amx", lambda: amx)
     monkeypatch.setenv("ARTIFACTNET_BF16", setting)
     assert runtime.fast_bf16("cpu") is expected
     assert runtime.training_precision("cpu") == ("bf16" if expected else "fp32")
