@@ -59,9 +59,11 @@ def fast_bf16(device: torch.device | str) -> bool:
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    if setting == "1" or not onednn_bf16():
-        return onednn_bf16()
-    return cpu_has_amx() if platform.machine().lower() in ("x86_64", "amd64") else True
+    if not onednn_bf16():
+        return False
+    if setting == "1" or platform.machine().lower() not in ("x86_64", "amd64"):
+        return True
+    return cpu_has_amx()
 
 
 def onednn_bf16() -> bool:
