@@ -251,18 +251,19 @@ def main() -> None:
           f"{peaks['bf16']:.0f} GFLOP/s, int8 {peaks['int8']:.0f} GOP/s")
 
     reference = eager_fp32(model, chunks, args.batch).numpy()
+    auto = "bf16" if fast_bf16("cpu") else "fp32"  # the default path's dtype on this CPU
     paths: list[tuple[str, object, str]] = [
         ("eager fp32", lambda: eager_fp32(model, chunks, args.batch), "fp32"),
         ("predict fp32", lambda: predict_chunks(model, chunks, batch=args.batch,
                                                 precision="fp32"), "fp32"),
         ("predict auto", lambda: predict_chunks(model, chunks, batch=args.batch),
-         "bf16" if fast_bf16("cpu") else "fp32"),
+         auto),
         # Before 2026-12-05 each folded convolution and its ReLU were two passes.
         ("auto, unfused ReLU", lambda: unfused_relu(
             lambda: predict_chunks(model, chunks, batch=args.batch)),
-         "bf16" if fast_bf16("cpu") else "fp32"),
+         auto),
     ]
-    if onednn_bf16() and not fast_bf16("cpu"):
+    if onednn_bf16() and auto == "fp32":
         # oneDNN's bfloat16 kernels without AMX: shown, so the choice of float32 is a number.
         paths.insert(3, ("predict bf16 (not auto)", lambda: predict_chunks(
             model, chunks, batch=args.batch, precision="bf16"), "bf16"))
@@ -282,7 +283,7 @@ def main() -> None:
         compile_s = time.perf_counter() - t0
         paths.append((f"compiled ({compile_s:.0f} s once)",
                       lambda: predict_chunks(compiled, chunks, batch=args.batch),
-                      "bf16" if fast_bf16("cpu") else "fp32"))
+                      auto))
 
     print("\naudio -> P(AI) per chunk on all threads; gain = eager s / path s; "
           "peak % = GFLOP/s done / matmul peak of the path's dtype")
