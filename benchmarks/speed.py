@@ -18,6 +18,10 @@ same audio and the paper's architecture (UNet base width 32, 3.68M parameters, C
       has fast bfloat16 (x86 with AMX: ``runtime.fast_bf16``);
     - ``predict bf16 (not auto)``: only where oneDNN has bfloat16 kernels that are not the
       default (AVX-512 BF16 without AMX), to show why they are not;
+    - ``predict int8``: ``predict_proba(precision="int8")``, the UNet's convolutions in int8
+      with scales measured on each chunk (``artifactnet_core.detector.int8``; lossy, never
+      ``auto``: its peak % is of the int8 matmul peak, its zero-shot AUC is checked by
+      ``benchmarks/precision_auc.py --precision int8``);
     - ``auto, unfused ReLU``: the same with each convolution and its ReLU as two passes (the
       path before ``unet.conv2d_relu`` fused them inside oneDNN; bit for bit the same P(AI));
     - ``onnxruntime``: the exported graph (``artifactnet export --onnx``) in ONNX Runtime,
@@ -62,6 +66,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from artifactnet_core.detector import unet as unet_module  # noqa: E402
 from artifactnet_core.detector.chunking import split_chunks  # noqa: E402
+from artifactnet_core.detector.int8 import int8_available  # noqa: E402
 from artifactnet_core.detector.layers import max_pool_2x2  # noqa: E402
 from artifactnet_core.detector.model import (  # noqa: E402
     ArtifactNet,
@@ -267,6 +272,9 @@ def main() -> None:
         # oneDNN's bfloat16 kernels without AMX: shown, so the choice of float32 is a number.
         paths.insert(3, ("predict bf16 (not auto)", lambda: predict_chunks(
             model, chunks, batch=args.batch, precision="bf16"), "bf16"))
+    if int8_available():
+        paths.insert(3, ("predict int8", lambda: predict_chunks(
+            model, chunks, batch=args.batch, precision="int8"), "int8"))
     if not args.no_onnx:
         path = onnx_path(model)
         if path is not None:
@@ -327,6 +335,7 @@ def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
             ("UNet eager fp32", lambda: model.unet(mag)),
             ("UNet predict fp32", lambda: model.unet.infer(mag, precision="fp32")),
             ("UNet predict auto", lambda: model.unet.infer(mag)),
+            ("UNet predict int8", lambda: model.unet.infer(mag, precision="int8")),
             ("median time, sort", lambda: median_filter(residual, kernel_size=k, dim=-1,
                                                         method="sort")),
             ("median time, network", lambda: median_filter(residual, kernel_size=k, dim=-1)),
@@ -340,7 +349,8 @@ def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
         ]
         print("\nstages, one chunk, all threads")
         for name, fn in rows:
-            if model.unet is None and name.startswith("UNet"):
+            if (model.unet is None and name.startswith("UNet")
+                    or name.endswith("int8") and not int8_available()):
                 continue
             print(f"  {name:<22} {1e3 * best_of(fn, repeat):8.1f} ms")
         batch = model.residual(model.spectrogram(chunks))

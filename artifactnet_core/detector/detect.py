@@ -178,7 +178,7 @@ def detect_file(source: Source, model: ArtifactNet, *, max_chunks: int | None = 
                 batch_size: int = 2, threshold: float | None = None,
                 operating_point: str | OperatingPoint | None = None, codec_check: bool = False,
                 min_seconds: float | None = None, name: str | None = None,
-                progress: bool = False) -> Detection:
+                progress: bool = False, precision: str = "auto") -> Detection:
     """Score one file; never raises for a bad file (the error is in the result).
 
     Parameters
@@ -206,6 +206,9 @@ def detect_file(source: Source, model: ArtifactNet, *, max_chunks: int | None = 
         How the file is named in the result (default: its path).
     progress : bool
         Show a progress bar (stderr) for a file longer than :data:`PROGRESS_MIN_S`.
+    precision : {"auto", "fp32", "bf16", "int8"}
+        The UNet's arithmetic (:meth:`~artifactnet_core.detector.unet.ArtifactUNet.infer`);
+        the operating points were set on ``auto``'s.
     """
     cfg = model.config
     if not isinstance(operating_point, OperatingPoint):
@@ -216,7 +219,8 @@ def detect_file(source: Source, model: ArtifactNet, *, max_chunks: int | None = 
                        operating_point=operating_point.name)
     try:
         _score(source, model, result, max_chunks=max_chunks, batch_size=batch_size,
-               codec_check=codec_check, min_seconds=min_seconds, progress=progress)
+               codec_check=codec_check, min_seconds=min_seconds, progress=progress,
+               precision=precision)
     except AudioError as err:
         result.error = err.reason
     except Exception as err:  # noqa: BLE001 - whatever goes wrong, this file gets an error row
@@ -237,7 +241,7 @@ def _source_name(source: Source) -> str:
 
 def _score(source: Source, model: ArtifactNet, result: Detection, *, max_chunks: int | None,
            batch_size: int, codec_check: bool, min_seconds: float | None,
-           progress: bool) -> None:
+           progress: bool, precision: str = "auto") -> None:
     """Fill ``result`` from the chunks of ``source``; raises on any problem."""
     cfg = model.config
     sr = cfg.sample_rate
@@ -252,7 +256,8 @@ def _score(source: Source, model: ArtifactNet, result: Detection, *, max_chunks:
         chunks = np.stack(batch)
         for v in versions:
             x = chunks if v == "wav" else np.stack([version_audio(c, v, sr=sr) for c in chunks])
-            probs[v].extend(predict_chunks(model, x, batch=batch_size).tolist())
+            probs[v].extend(predict_chunks(model, x, batch=batch_size,
+                                           precision=precision).tolist())
         batch.clear()
 
     stream = ChunkStream(source, sr=sr, chunk_samples=cfg.chunk_samples, max_chunks=max_chunks)

@@ -172,7 +172,7 @@ def predict_chunks(model: ArtifactNet, chunks: np.ndarray, *, batch: int | None 
     batch : int or None
         Chunks per forward pass; ``None``: as many as the memory budget allows
         (:func:`inference_batch_size`).
-    precision : {"auto", "fp32", "bf16"}
+    precision : {"auto", "fp32", "bf16", "int8"}
         The UNet's precision (:meth:`ArtifactUNet.infer`).
 
     Returns
@@ -248,7 +248,7 @@ def inference_batch_size(config: ArtifactNetConfig, device: torch.device | str, 
         The detector's configuration.
     device : torch.device or str
         Where the forward pass runs.
-    precision : {"auto", "fp32", "bf16"}
+    precision : {"auto", "fp32", "bf16", "int8"}
         The UNet's precision (:func:`~artifactnet_core.detector.unet.inference_dtype`).
     budget_bytes : int
         Peak-memory budget in bytes (default 16 GiB).

@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from artifactnet_core.detector.config import MASK_BOUND, UNET_BASE_WIDTH, UNET_MULTIPLIERS
+from artifactnet_core.detector.int8 import Int8Conv, Int8Down, Int8Up, Uint8Map, int8_available
 from artifactnet_core.detector.layers import (
     all_finite,
     conv2d_relu,
@@ -26,16 +27,20 @@ from artifactnet_core.detector.layers import (
 from artifactnet_core.runtime import fast_bf16
 
 #: Inference precisions of :meth:`ArtifactUNet.infer`.
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 #: Largest element count of one tensor that every CUDA kernel indexes safely (32-bit offsets).
 _MAX_KERNEL_ELEMENTS = 2**31 - 1
 
 
 def inference_dtype(device: torch.device | str, precision: str = "auto") -> torch.dtype:
     """The dtype :meth:`ArtifactUNet.infer` runs its convolutions in: ``bf16`` or ``fp32`` as
-    asked, ``auto``: bfloat16 where it is fast (:func:`~artifactnet_core.runtime.fast_bf16`)."""
+    asked, ``auto``: bfloat16 where it is fast (:func:`~artifactnet_core.runtime.fast_bf16`);
+    ``int8``: float32, the dtype of the maps between its int8 convolutions
+    (:mod:`~artifactnet_core.detector.int8`)."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; one of {PRECISIONS}")
+    if precision == "int8":
+        return torch.float32
     if precision == "auto":
         precision = "bf16" if fast_bf16(device) else "fp32"
     return torch.bfloat16 if precision == "bf16" else torch.float32
@@ -50,6 +55,8 @@ def inference_path(device: torch.device | str, precision: str = "auto") -> str:
     """Name of the arithmetic :meth:`ArtifactUNet.infer` does on ``device``: caches of its
     outputs (the training pipeline's feature store) carry it, so maps computed in float32 and
     in bfloat16, or before and after a change of the bfloat16 path, are never mixed."""
+    if precision == "int8":
+        return "int8-dynamic"
     if inference_dtype(device, precision) != torch.bfloat16:
         return "fp32"
     return "bf16-fp32-first-level" if BF16_FLOAT32_FIRST_LEVEL else "bf16"
@@ -86,6 +93,16 @@ def upsample_bilinear(y: torch.Tensor, size: Sequence[int], *,
         out[start:start + step] = F.interpolate(y[start:start + step], size=tuple(size),
                                                 mode="bilinear", align_corners=False)
     return out
+
+
+def _concat_upsampled(block: Callable, y: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+    # A decoder block's input: the coarser map up-sampled to the skip's size, then the skip.
+    return block(torch.cat([upsample_bilinear(y, skip.shape[-2:]), skip], dim=1))
+
+
+def _with_skip(block: Callable, y: Uint8Map, skip: Uint8Map) -> Uint8Map:
+    # An int8 decoder block up-samples and joins its two inputs itself.
+    return block(y, skip)
 
 
 class _FoldedConvs:
@@ -194,15 +211,16 @@ class ArtifactUNet(nn.Module):
 
     @staticmethod
     def _unet(x: torch.Tensor, inc: Callable, down: list[Callable], up: list[Callable],
-              head: Callable) -> torch.Tensor:
-        # The UNet's wiring, shared by training (modules) and inference (folded convolutions).
+              head: Callable, *, pool: Callable = max_pool_2x2,
+              merge: Callable = _concat_upsampled) -> torch.Tensor:
+        # The UNet's wiring, shared by training (modules) and inference (folded float or int8
+        # convolutions; int8 blocks pass uint8 maps, which pool and join in their own way).
         skips = [inc(x)]
         for block in down:
-            skips.append(block(max_pool_2x2(skips[-1])))
+            skips.append(block(pool(skips[-1])))
         y = skips.pop()
         for block in up:
-            skip = skips.pop()
-            y = block(torch.cat([upsample_bilinear(y, skip.shape[-2:]), skip], dim=1))
+            y = merge(block, y, skips.pop())
         return head(y)
 
     def _bound(self, logits: torch.Tensor) -> torch.Tensor:
@@ -247,6 +265,27 @@ class ArtifactUNet(nn.Module):
                 [_FoldedConvs(b.conv_bn_pairs(), dtype) for b in self.up],
                 functools.partial(F.conv2d, weight=head_w, bias=head_b))
 
+    def _int8_blocks(self) -> tuple[Callable, list, list, Callable] | None:
+        # The int8 blocks (:mod:`~artifactnet_core.detector.int8`), cached like the float ones;
+        # None where the float32 fold is not finite.
+        if self._inference_blocks(torch.float32) is None:
+            return None
+        key = weights_version(self)
+        cached = getattr(self, "_folded_int8", None)
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                up = []
+                for block in self.up:
+                    conv = block.conv_bn_pairs()[0][0]
+                    up.append(Int8Up(block.conv_bn_pairs(),
+                                     up_channels=conv.in_channels - conv.out_channels))
+                head = Int8Conv(self.head.weight, self.head.bias, self.head.padding)
+                blocks = (Int8Down(self.inc.conv_bn_pairs(), float_first=True),
+                          [Int8Down(b.conv_bn_pairs()) for b in self.down], up,
+                          functools.partial(head, relu=False))
+            self._folded_int8 = cached = (key, blocks)
+        return cached[1]
+
     def compile_inference(self, *, enable: bool = True) -> ArtifactUNet:
         """Route :meth:`infer` through ``torch.compile`` (inductor, weights frozen as
         constants so that batch norm folding and oneDNN weight packing happen once, ReLUs fused
@@ -284,9 +323,13 @@ class ArtifactUNet(nn.Module):
         ----------
         mag : torch.Tensor
             Magnitudes ``(batch, freq, frames)``.
-        precision : {"auto", "fp32", "bf16"}
-            Dtype of the convolutions (:func:`inference_dtype`).
+        precision : {"auto", "fp32", "bf16", "int8"}
+            Dtype of the convolutions (:func:`inference_dtype`); ``int8``: int8 convolutions
+            with scales measured on each chunk (:mod:`~artifactnet_core.detector.int8`; CPU
+            only, never chosen by ``auto``).
         """
+        if precision == "int8":
+            return self._infer_int8(mag)
         dtype = inference_dtype(mag.device, precision)
         compiled = getattr(self, "_compiled", None)
         if compiled is not None and not torch.compiler.is_compiling():
@@ -311,3 +354,20 @@ class ArtifactUNet(nn.Module):
         x = x.contiguous(memory_format=torch.channels_last)  # the first level casts it
         logits = self._unet(x, inc, down, up, head)
         return self._bound(logits[:, 0, :freq, :frames].float()) * mag
+
+    def _infer_int8(self, mag: torch.Tensor) -> torch.Tensor:
+        if mag.device.type != "cpu" or not int8_available():
+            raise ValueError(f"int8 inference needs oneDNN's int8 convolutions on a CPU with "
+                             f"VNNI or AMX; not available on {mag.device} with torch "
+                             f"{torch.__version__}: use fp32 or bf16")
+        blocks = self._int8_blocks()
+        if blocks is None or not all_finite(mag) or mag.shape[0] == 0:
+            return self._infer(mag, torch.float32)  # the modules (NaN stays NaN), or nothing
+        inc, down, up, head = blocks
+        residuals = []
+        for item in mag.split(1):  # one scale per map of one chunk: P(AI) ignores the batch
+            x, (freq, frames) = self._network_input(item, None)
+            logits = self._unet(x.contiguous(memory_format=torch.channels_last), inc, down, up,
+                                head, pool=Uint8Map.pooled, merge=_with_skip)
+            residuals.append(self._bound(logits[:, 0, :freq, :frames]) * item)
+        return torch.cat(residuals)

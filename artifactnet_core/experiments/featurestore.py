@@ -50,7 +50,7 @@ class FeatureStore:
     ledger : path, optional
         Folder of the run's :mod:`~artifactnet_core.experiments.ledger`: when set, the seconds
         spent computing new maps are charged to it as ``scoring features``.
-    precision : {"auto", "fp32", "bf16"}
+    precision : {"auto", "fp32", "bf16", "int8"}
         The UNet's arithmetic (:meth:`ArtifactNet.base_maps
         <artifactnet_core.detector.model.ArtifactNet.base_maps>`); ``auto``: bfloat16 where it
         is fast.
@@ -73,7 +73,7 @@ class FeatureStore:
 
     def at_precision(self, precision: str) -> FeatureStore:
         """The same extractor's maps with its UNet in ``precision`` (``"fp32"``, ``"bf16"``,
-        ``"auto"``), cached in their own folder beside this store's; no ledger (what a
+        ``"int8"``, ``"auto"``), cached in their own folder beside this store's; no ledger (what a
         comparison computes is not the protocol's cost)."""
         return FeatureStore(self.data, self.extractor, self.key, cache_root=self.root.parent,
                             device=self.device, batch_size=self.batch_size,
