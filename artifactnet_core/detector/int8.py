@@ -145,14 +145,13 @@ class Int8Down:
     def __init__(self, pairs: list[tuple[nn.Conv2d, nn.BatchNorm2d]], *,
                  float_first: bool = False):
         (w1, b1, p1), (w2, b2, p2) = _folded(pairs)
-        self.float_first = float_first
-        self.first = ((w1.detach().contiguous(memory_format=torch.channels_last),
-                       b1.detach(), p1) if float_first else Int8Conv(w1, b1, p1))
+        self.first = (functools.partial(
+            conv2d_relu, weight=w1.detach().contiguous(memory_format=torch.channels_last),
+            bias=b1.detach(), padding=p1) if float_first else Int8Conv(w1, b1, p1))
         self.second = Int8Conv(w2, b2, p2)
 
     def __call__(self, x: Uint8Map | torch.Tensor) -> Uint8Map:
-        h = conv2d_relu(x.float(), *self.first) if self.float_first else self.first(x)
-        return quantize_uint8(self.second(quantize_uint8(h)))
+        return quantize_uint8(self.second(quantize_uint8(self.first(x))))
 
 
 class Int8Up:

@@ -276,9 +276,9 @@ class ArtifactUNet(nn.Module):
             with torch.no_grad():
                 up = []
                 for block in self.up:
-                    conv = block.conv_bn_pairs()[0][0]
-                    up.append(Int8Up(block.conv_bn_pairs(),
-                                     up_channels=conv.in_channels - conv.out_channels))
+                    pairs = block.conv_bn_pairs()
+                    first = pairs[0][0]  # over [up-sampled, skip]; the skip has its width
+                    up.append(Int8Up(pairs, up_channels=first.in_channels - first.out_channels))
                 head = Int8Conv(self.head.weight, self.head.bias, self.head.padding)
                 blocks = (Int8Down(self.inc.conv_bn_pairs(), float_first=True),
                           [Int8Down(b.conv_bn_pairs()) for b in self.down], up,
