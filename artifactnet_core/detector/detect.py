@@ -241,7 +241,7 @@ def _source_name(source: Source) -> str:
 
 def _score(source: Source, model: ArtifactNet, result: Detection, *, max_chunks: int | None,
            batch_size: int, codec_check: bool, min_seconds: float | None,
-           progress: bool, precision: str = "auto") -> None:
+           progress: bool, precision: str) -> None:
     """Fill ``result`` from the chunks of ``source``; raises on any problem."""
     cfg = model.config
     sr = cfg.sample_rate
