@@ -367,11 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
     det.add_argument("--device", type=_device, default="auto",
                      help="auto (CUDA when present), cpu, cuda or cuda:N")
     det.add_argument("--precision", choices=PRECISIONS, default="auto",
-                     help="the UNet's arithmetic: auto (bfloat16 where the machine has fast "
-                          "bfloat16, else float32), fp32, bf16, or int8 (CPU only, about twice "
-                          "as fast as float32 and lossier: a chunk's P(AI) moved by up to 0.03 on the laptop "
-                          "benchmark; "
-                          "the operating points were set on auto)")
+                     help="the UNet's arithmetic: auto (bfloat16 on a GPU or a CPU with AMX, "
+                          "int8 on another CPU with VNNI, else float32), fp32, bf16, or int8 "
+                          "(CPU only, about twice as fast as float32 and lossier: a chunk's "
+                          "P(AI) moved by up to 0.03 on the laptop benchmark)")
     det.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     det.set_defaults(func=cmd_detect)
 

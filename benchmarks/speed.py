@@ -15,16 +15,20 @@ same audio and the paper's architecture (UNet base width 32, 3.68M parameters, C
       sorting (the reference);
     - ``predict fp32``: ``predict_proba(precision="fp32")``: batch norm folded into the
       convolutions, channels-last, medians by the selection network;
-    - ``predict auto``: what ``artifactnet detect`` runs: the same in bfloat16 where the CPU
-      has fast bfloat16 (x86 with AMX: ``runtime.fast_bf16``);
+    - ``predict auto (...)``: what ``artifactnet detect`` runs (``unet.resolve_precision``):
+      the same in bfloat16 where the CPU has fast bfloat16 (x86 with AMX:
+      ``runtime.fast_bf16``), else int8 where the CPU has VNNI (``int8.fast_int8``), else
+      float32;
     - ``predict bf16 (not auto)``: only where oneDNN has bfloat16 kernels that are not the
       default (AVX-512 BF16 without AMX), to show why they are not;
     - ``predict int8``: ``predict_proba(precision="int8")``, the UNet's convolutions in int8
-      with scales measured on each chunk (``artifactnet_core.detector.int8``; lossy, never
-      ``auto``: its peak % is of the int8 matmul peak, its zero-shot AUC is checked by
-      ``benchmarks/precision_auc.py --precision int8``);
-    - ``auto, unfused ReLU``: the same with each convolution and its ReLU as two passes (the
-      path before ``unet.conv2d_relu`` fused them inside oneDNN; bit for bit the same P(AI));
+      with scales measured on each chunk (``artifactnet_core.detector.int8``; lossy: its peak
+      % is of the int8 matmul peak, its zero-shot AUC is checked by
+      ``benchmarks/precision_auc.py --precision int8``); a row of its own where it is not
+      ``auto``;
+    - ``auto, unfused ReLU`` (``fp32, ...`` where ``auto`` is int8): the float path with each
+      convolution and its ReLU as two passes (the path before ``unet.conv2d_relu`` fused them
+      inside oneDNN; bit for bit the same P(AI));
     - ``onnxruntime``: the exported graph (``artifactnet export --onnx``) in ONNX Runtime,
       float32 (exported once, cached in the temp folder);
     - ``compiled`` (``--compile``): the default path with ``ArtifactUNet.compile_inference``
@@ -77,6 +81,7 @@ from artifactnet_core.detector.model import (  # noqa: E402
     predict_chunks,
 )
 from artifactnet_core.detector.spectral import _hpss, hpss, median_filter  # noqa: E402
+from artifactnet_core.detector.unet import resolve_precision  # noqa: E402
 from artifactnet_core.runtime import (  # noqa: E402
     cpu_has_amx,
     fast_bf16,
@@ -260,24 +265,26 @@ def main() -> None:
           f"{peaks['bf16']:.0f} GFLOP/s, int8 {peaks['int8']:.0f} GOP/s")
 
     reference = eager_fp32(model, chunks, args.batch).numpy()
-    auto = "bf16" if fast_bf16("cpu") else "fp32"  # the default path's dtype on this CPU
+    auto = resolve_precision("cpu")  # the default path's arithmetic on this CPU
+    # The fused ReLU lives in the float path (int8 fuses its own): shown there.
+    fused = auto if auto != "int8" else "fp32"
     paths: list[tuple[str, object, str]] = [
         ("eager fp32", lambda: eager_fp32(model, chunks, args.batch), "fp32"),
         ("predict fp32", lambda: predict_chunks(model, chunks, batch=args.batch,
                                                 precision="fp32"), "fp32"),
-        ("predict auto", lambda: predict_chunks(model, chunks, batch=args.batch),
+        (f"predict auto ({auto})", lambda: predict_chunks(model, chunks, batch=args.batch),
          auto),
         # Before 2026-12-05 each folded convolution and its ReLU were two passes.
-        ("auto, unfused ReLU", lambda: unfused_relu(
-            lambda: predict_chunks(model, chunks, batch=args.batch)),
-         auto),
+        (f"{fused}, unfused ReLU", lambda: unfused_relu(
+            lambda: predict_chunks(model, chunks, batch=args.batch, precision=fused)),
+         fused),
     ]
-    if onednn_bf16() and auto == "fp32":
-        # oneDNN's bfloat16 kernels without AMX: shown, so the choice of float32 is a number.
+    if onednn_bf16() and auto != "bf16":
+        # oneDNN's bfloat16 kernels without AMX: shown, so the choice of another is a number.
         paths.insert(3, ("predict bf16 (not auto)", lambda: predict_chunks(
             model, chunks, batch=args.batch, precision="bf16"), "bf16"))
-    if int8_available():
-        paths.insert(3, ("predict int8", lambda: predict_chunks(
+    if int8_available() and auto != "int8":
+        paths.insert(3, ("predict int8 (not auto)", lambda: predict_chunks(
             model, chunks, batch=args.batch, precision="int8"), "int8"))
     if not args.no_onnx:
         path = onnx_path(model)
@@ -348,7 +355,7 @@ def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
             ("STFT", lambda: model.spectrogram(x)),
             ("UNet eager fp32", lambda: model.unet(mag)),
             ("UNet predict fp32", lambda: model.unet.infer(mag, precision="fp32")),
-            ("UNet predict auto", lambda: model.unet.infer(mag)),
+            (f"UNet predict auto ({resolve_precision('cpu')})", lambda: model.unet.infer(mag)),
             ("UNet predict int8", lambda: model.unet.infer(mag, precision="int8")),
             ("median time, sort", lambda: median_filter(residual, kernel_size=k, dim=-1,
                                                         method="sort")),

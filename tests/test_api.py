@@ -94,21 +94,22 @@ def test_api_returns_the_cli_numbers(clips, validated, capsys):
     assert results[-1].error and results[-1].p_ai is None
 
 
-def test_cli_precision_int8_scores_near_the_default(clips, validated, capsys):
+def test_cli_precision_int8_scores_near_fp32(clips, validated, capsys):
     from artifactnet_core.detector.int8 import int8_available
 
     if not int8_available():
         pytest.skip("no accurate oneDNN int8 convolutions here (VNNI or AMX)")
     paths, _ = clips
     weights = validated[0]
-    _, rows = cli_json(capsys, *paths[:3], "--weights", weights, "--device", "cpu")
+    _, rows = cli_json(capsys, *paths[:3], "--weights", weights, "--device", "cpu",
+                       "--precision", "fp32")
     code, rows_int8 = cli_json(capsys, *paths[:3], "--weights", weights, "--device", "cpu",
                                "--precision", "int8")
     assert code == 0
-    p_default = np.array([r["p_ai"] for r in rows])
+    p_fp32 = np.array([r["p_ai"] for r in rows])
     p_int8 = np.array([r["p_ai"] for r in rows_int8])
-    assert np.abs(p_int8 - p_default).max() < 0.05
-    assert not np.array_equal(p_int8, p_default)  # the int8 path did run
+    assert np.abs(p_int8 - p_fp32).max() < 0.05
+    assert not np.array_equal(p_int8, p_fp32)  # the int8 path did run
 
 
 def test_cli_refuses_int8_where_it_is_not_accurate(clips, validated, capsys, monkeypatch):

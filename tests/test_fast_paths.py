@@ -9,8 +9,8 @@ same; ``python benchmarks/bf16_blocks.py --tracks 41 --variants "" default``). I
 on the one chunk the test scores, is 2.5e-3. The notebooks' features are computed on that path (``ArtifactUNet.infer``, bfloat16
 on a CPU with AMX), so the published numbers are its own.
 
-The int8 UNet (``precision="int8"``, :mod:`artifactnet_core.detector.int8`, asked for, never
-``auto``) is lossier: on the one chunk scored here its P(AI) differs from float32 eager by
+The int8 UNet (``precision="int8"``, :mod:`artifactnet_core.detector.int8`; ``auto`` on a CPU
+with VNNI and without fast bfloat16) is lossier: on the one chunk scored here its P(AI) differs from float32 eager by
 9.0e-3 and its mask by at most 0.035 (shipped width-16 model, 2026-12-06); the guards are 0.015
 and 0.06, far below what a wrongly wired block does (tenths). What it does to the zero-shot
 verdict is measured by ``benchmarks/precision_auc.py --precision int8``.
@@ -155,6 +155,47 @@ def test_int8_path_keeps_nan_and_refuses_other_devices():
     assert bool(torch.isnan(unet.infer(mag, precision="int8")[0]).any())
     with pytest.raises(ValueError, match="int8 inference needs"):
         unet.infer(torch.rand(1, 32, 32, device="meta"), precision="int8")
+
+
+@pytest.mark.parametrize(("bf16", "int8", "expected"), [
+    (True, True, "bf16"),    # a GPU or an x86 CPU with AMX: bfloat16 first
+    (False, True, "int8"),   # a CPU with VNNI and no AMX
+    (False, False, "fp32"),  # anything else
+])
+def test_auto_precision_prefers_bf16_then_int8(monkeypatch, bf16, int8, expected):
+    from artifactnet_core.detector import unet as unet_module
+
+    monkeypatch.setattr(unet_module, "fast_bf16", lambda device: bf16)
+    monkeypatch.setattr(unet_module, "fast_int8", lambda device: int8)
+    assert unet_module.resolve_precision("cpu") == expected
+    assert unet_module.resolve_precision("cpu", "fp32") == "fp32"  # asked for by name
+    assert unet_module.inference_path("cpu") == {
+        "bf16": "bf16-fp32-first-level", "int8": "int8-dynamic", "fp32": "fp32"}[expected]
+    assert unet_module.inference_dtype("cpu") == (torch.bfloat16 if bf16 else torch.float32)
+
+
+def test_auto_int8_follows_the_cpu_and_its_switch(monkeypatch):
+    from artifactnet_core.detector.int8 import fast_int8
+
+    monkeypatch.delenv("ARTIFACTNET_INT8", raising=False)
+    assert fast_int8("cpu") is int8_available()
+    assert not fast_int8("meta")  # int8 runs on the CPU only
+    monkeypatch.setenv("ARTIFACTNET_INT8", "0")
+    assert not fast_int8("cpu")
+
+
+@needs_int8
+def test_auto_runs_the_int8_path_where_it_resolves_to_it(monkeypatch):
+    from artifactnet_core.detector import unet as unet_module
+
+    monkeypatch.setattr(unet_module, "fast_bf16", lambda device: False)
+    monkeypatch.delenv("ARTIFACTNET_INT8", raising=False)
+    torch.manual_seed(0)
+    unet = ArtifactUNet(base_width=4).eval()
+    mag = torch.rand(2, 64, 40) ** 4 * 30
+    assert torch.equal(unet.infer(mag), unet.infer(mag, precision="int8"))
+    monkeypatch.setenv("ARTIFACTNET_INT8", "0")
+    assert torch.equal(unet.infer(mag), unet.infer(mag, precision="fp32"))
 
 
 def test_quantize_uint8_rounds_to_its_scale():

@@ -20,13 +20,15 @@ full resolution (32 channels), and the whole UNet 2-3x (``benchmarks/README.md``
 
 The result is not float32's: ``tests/test_fast_paths.py`` bounds the difference on real music
 and ``benchmarks/precision_auc.py --precision int8`` measures what it does to the zero-shot
-verdict; ``precision="int8"`` is asked for, never chosen by ``auto``. Notebook ``03_train``
-introduces the UNet; ``benchmarks/README.md`` the speed work.
+verdict. ``precision="auto"`` takes this path on a CPU without fast bfloat16 where it is
+accurate (:func:`fast_int8`). Notebook ``03_train`` introduces the UNet;
+``benchmarks/README.md`` the speed work.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -193,3 +195,16 @@ def int8_available() -> bool:
         return False
     ref = F.conv2d(x, weight, bias, padding=1).relu_()
     return bool((out - ref).abs().max() <= 0.05 * ref.abs().max())
+
+
+def fast_int8(device: torch.device | str) -> bool:
+    """Whether ``precision="auto"`` runs the UNet in int8 on ``device`` where bfloat16 is not
+    fast (:func:`~artifactnet_core.runtime.fast_bf16` is asked first): a CPU on which
+    :func:`int8_available` (VNNI or AMX). On 2 Emerald Rapids cores without AMX the int8 UNet
+    ran 2.6x faster than float32 and the residual maps of a batch 2x
+    (``benchmarks/README.md``), with the laptop benchmark's zero-shot ROC-AUC unchanged
+    (``benchmarks/precision_auc.py --precision int8``). ``ARTIFACTNET_INT8=0`` turns it off
+    (``auto`` is then float32 there)."""
+    if os.environ.get("ARTIFACTNET_INT8", "") == "0":
+        return False
+    return torch.device(device).type == "cpu" and int8_available()

@@ -124,9 +124,10 @@ class ArtifactNet(nn.Module):
     @torch.inference_mode()
     def predict_proba(self, audio: torch.Tensor, *, precision: str = "auto") -> torch.Tensor:
         """P(AI) per chunk for audio ``(batch, samples)``, in eval mode; ``precision`` of the
-        UNet as in :meth:`ArtifactUNet.infer` (``auto``: bfloat16 where it is fast; for the
-        shipped model that moves P(AI) by at most 6.5e-3 from float32 over 302 chunks of real
-        music, median 2.7e-5: ``benchmarks/bf16_blocks.py``, ``tests/test_fast_paths.py``)."""
+        UNet as in :meth:`ArtifactUNet.infer` (``auto``: bfloat16 where it is fast, int8 on
+        another CPU with VNNI; bfloat16 moves the shipped model's P(AI) by at most 6.5e-3 from
+        float32 over 302 chunks of real music, median 2.7e-5: ``benchmarks/bf16_blocks.py``,
+        ``tests/test_fast_paths.py``)."""
         was_training = self.training
         self.eval()
         try:

@@ -52,8 +52,9 @@ class FeatureStore:
         spent computing new maps are charged to it as ``scoring features``.
     precision : {"auto", "fp32", "bf16", "int8"}
         The UNet's arithmetic (:meth:`ArtifactNet.base_maps
-        <artifactnet_core.detector.model.ArtifactNet.base_maps>`); ``auto``: bfloat16 where it
-        is fast.
+        <artifactnet_core.detector.model.ArtifactNet.base_maps>`); ``auto``: as
+        :func:`~artifactnet_core.detector.unet.resolve_precision` picks (bfloat16 where it is
+        fast, int8 on another CPU with VNNI, else float32).
     """
 
     def __init__(self, data: BenchData, extractor: ArtifactNet, key: str, *,
