@@ -31,7 +31,7 @@ same audio and the paper's architecture (UNet base width 32, 3.68M parameters, C
       inside oneDNN; bit for bit the same P(AI));
     - ``onnxruntime``: the exported graph (``artifactnet export --onnx``) in ONNX Runtime,
       float32 (exported once, cached in the temp folder);
-    - ``compiled`` (``--compile``): the default path with ``ArtifactUNet.compile_inference``
+    - ``compiled`` (``--compile``): the default float path with ``ArtifactUNet.compile_inference``
       (``torch.compile``, weights frozen), compile time printed;
 * where the time goes: STFT, UNet, the two HPSS medians (sorting vs selection network vs
   librosa/scipy), HPSS on torch's intra-op threads vs the batch shared out among single-threaded
@@ -302,7 +302,7 @@ def main() -> None:
         compile_s = time.perf_counter() - t0
         paths.append((f"compiled ({compile_s:.0f} s once)",
                       lambda: predict_chunks(compiled, chunks, batch=args.batch),
-                      auto))
+                      fused))  # a compiled UNet's auto is its float graph
 
     # The paths take turns, round after round, each keeping its fastest round: a shared host's
     # speed drifts by 2x within minutes (benchmarks/README.md), and taking turns lets every path

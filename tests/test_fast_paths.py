@@ -194,6 +194,11 @@ def test_auto_runs_the_int8_path_where_it_resolves_to_it(monkeypatch):
     unet = ArtifactUNet(base_width=4).eval()
     mag = torch.rand(2, 64, 40) ** 4 * 30
     assert torch.equal(unet.infer(mag), unet.infer(mag, precision="int8"))
+    graphs = []  # a compiled UNet's auto runs its (float) graph, which cannot do int8
+    unet._compiled = lambda x, dtype: graphs.append(dtype) or unet._infer(x, dtype)
+    assert torch.equal(unet.infer(mag), unet.infer(mag, precision="fp32"))
+    assert graphs == [torch.float32, torch.float32]
+    unet._compiled = None
     monkeypatch.setenv("ARTIFACTNET_INT8", "0")
     assert torch.equal(unet.infer(mag), unet.infer(mag, precision="fp32"))
 

@@ -39,19 +39,21 @@ PRECISIONS = ("auto", "fp32", "bf16", "int8")
 _MAX_KERNEL_ELEMENTS = 2**31 - 1
 
 
-def resolve_precision(device: torch.device | str, precision: str = "auto") -> str:
+def resolve_precision(device: torch.device | str, precision: str = "auto", *,
+                      int8: bool = True) -> str:
     """The precision :meth:`ArtifactUNet.infer` runs in on ``device``: ``fp32``, ``bf16`` or
     ``int8`` as asked; ``auto``: bfloat16 where it is fast
     (:func:`~artifactnet_core.runtime.fast_bf16`: a GPU, an x86 CPU with AMX), else int8 where
-    it is accurate (:func:`~artifactnet_core.detector.int8.fast_int8`: a CPU with VNNI), else
-    float32."""
+    it is accurate (:func:`~artifactnet_core.detector.int8.fast_int8`: a CPU with VNNI) and
+    ``int8`` allows it (a UNet compiled by :meth:`ArtifactUNet.compile_inference` runs a float
+    graph), else float32."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; one of {PRECISIONS}")
     if precision != "auto":
         return precision
     if fast_bf16(device):
         return "bf16"
-    return "int8" if fast_int8(device) else "fp32"
+    return "int8" if int8 and fast_int8(device) else "fp32"
 
 
 def inference_dtype(device: torch.device | str, precision: str = "auto") -> torch.dtype:
@@ -68,8 +70,8 @@ BF16_FLOAT32_FIRST_LEVEL = True
 
 def inference_path(device: torch.device | str, precision: str = "auto") -> str:
     """Name of the arithmetic :meth:`ArtifactUNet.infer` does on ``device``: caches of its
-    outputs (the training pipeline's feature store) carry it, so maps computed in float32 and
-    in bfloat16, or before and after a change of the bfloat16 path, are never mixed."""
+    outputs (the training pipeline's feature store) carry it, so maps computed in float32,
+    bfloat16 or int8, or before and after a change of the bfloat16 path, are never mixed."""
     precision = resolve_precision(device, precision)
     if precision == "int8":
         return "int8-dynamic"
@@ -310,7 +312,8 @@ class ArtifactUNet(nn.Module):
         The first call for each input shape and precision compiles (about a minute on 2 CPU
         cores, needs a C++ compiler on a CPU and Triton on a GPU); later calls reuse it. The
         compiled graph holds the weights it was compiled with: call this again after changing
-        them. Returns the module.
+        them. While compiled, ``precision="auto"`` runs the float graph (bfloat16 where it is
+        fast, else float32), never the int8 path. Returns the module.
         """
         self._compiled = (torch.compile(self._infer, options={"freezing": True}, dynamic=False)
                           if enable else None)
@@ -346,11 +349,11 @@ class ArtifactUNet(nn.Module):
             convolutions with scales measured on each chunk
             (:mod:`~artifactnet_core.detector.int8`; CPU only).
         """
-        precision = resolve_precision(mag.device, precision)
+        compiled = getattr(self, "_compiled", None)
+        precision = resolve_precision(mag.device, precision, int8=compiled is None)
         if precision == "int8":
             return self._infer_int8(mag)
         dtype = inference_dtype(mag.device, precision)
-        compiled = getattr(self, "_compiled", None)
         if compiled is not None and not torch.compiler.is_compiling():
             return compiled(mag, dtype)
         return self._infer(mag, dtype)
