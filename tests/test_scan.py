@@ -230,13 +230,32 @@ def test_the_subcommand_is_light_to_register():
 def test_ray_engine_gives_the_local_rows(local_rows, catalogue, tiny_weights, tmp_path,
                                         quiet_machine):
     """The Ray Data pipeline on a local 2-CPU Ray: the same rows, P(AI) equal to the bit
-    (after the background notebook run, so that Ray's raylet gets the cores to start)."""
+    (after the background notebook run, so that Ray's raylet gets the cores to start).
+
+    Where ``auto`` is the int8 UNet (a CPU with VNNI, no AMX) the scores are held to 1e-3 instead:
+    a lone chunk runs on all of an engine's torch threads, Ray's workers and the local engine
+    have different counts, and oneDNN's int8 kernels round differently with the thread count
+    (up to 2.9e-4 in P(AI) on real music, ``benchmarks/README.md``)."""
     pytest.importorskip("ray")
+    from artifactnet_core.detector.unet import resolve_precision
+
     out = tmp_path / "results.parquet"
     code = scan(catalogue, "--out", out, "--weights", tiny_weights, "--engine", "ray",
                 "--num-cpus", 2)
     assert code == 2
-    assert rows_by_path(out) == local_rows
+    ray_rows = rows_by_path(out)
+    if resolve_precision("cpu") != "int8":
+        assert ray_rows == local_rows
+        return
+    assert ray_rows.keys() == local_rows.keys()
+    scores = {"p_ai": None, "p_calibrated": None}
+    for path, row in ray_rows.items():
+        local = local_rows[path]
+        assert {**row, **scores} == {**local, **scores}
+        for column in scores:
+            assert (row[column] is None) == (local[column] is None)
+            if row[column] is not None:
+                assert abs(row[column] - local[column]) <= 1e-3
 
 
 def test_decoding_never_raises(tmp_path):
