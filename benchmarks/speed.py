@@ -348,6 +348,7 @@ def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
     """Per-chunk time of each stage on all threads, and HPSS against librosa on one thread."""
     x = chunks[:1]
     k = model.config.hpss_kernel
+    auto = resolve_precision("cpu")
     with torch.inference_mode():
         mag = model.spectrogram(x)
         residual = model.residual(mag)
@@ -355,7 +356,7 @@ def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
             ("STFT", lambda: model.spectrogram(x)),
             ("UNet eager fp32", lambda: model.unet(mag)),
             ("UNet predict fp32", lambda: model.unet.infer(mag, precision="fp32")),
-            (f"UNet predict auto ({resolve_precision('cpu')})", lambda: model.unet.infer(mag)),
+            (f"UNet predict auto ({auto})", lambda: model.unet.infer(mag)),
             ("UNet predict int8", lambda: model.unet.infer(mag, precision="int8")),
             ("median time, sort", lambda: median_filter(residual, kernel_size=k, dim=-1,
                                                         method="sort")),
@@ -371,7 +372,7 @@ def components(model: ArtifactNet, chunks: torch.Tensor, repeat: int) -> None:
         print("\nstages, one chunk, all threads")
         for name, fn in rows:
             if (model.unet is None and name.startswith("UNet")
-                    or name.endswith("int8") and not int8_available()):
+                    or name.endswith("int8") and (not int8_available() or auto == "int8")):
                 continue
             print(f"  {name:<22} {1e3 * best_of(fn, repeat):8.1f} ms")
         batch = model.residual(model.spectrogram(chunks))
