@@ -282,3 +282,54 @@ def test_run_record_names_the_machine_and_the_commit(tmp_path):
     assert json.loads((tmp_path / "run_smoke.json").read_text()) == record
     assert record["wall_s"] == 12.3 and record["cores"] == os.cpu_count() and record["cpu"]
     assert record["commit"]  # the tests run in a git checkout
+
+
+def test_compare_figures_flags_what_leaves_the_committed_interval(tmp_path, capsys):
+    # benchmarks/compare_figures.py reads a rerun against the committed run: values against
+    # the committed intervals, verdicts, and each seed against the committed seeds' range.
+    import importlib.util
+    from pathlib import Path
+
+    import pandas as pd
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_figures.py"
+    spec = importlib.util.spec_from_file_location("compare_figures", script)
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+
+    committed, rerun = tmp_path / "committed", tmp_path / "rerun"
+    committed.mkdir()
+    rerun.mkdir()
+    header = {"model": ["ours", "probe"], "auc_lo": [0.97, 0.60], "auc_hi": [1.0, 0.70],
+              "profile": ["laptop", "laptop"]}
+    pd.DataFrame({**header, "auc": [0.99, 0.65]}).to_csv(committed / "tab_a.csv", index=False)
+    pd.DataFrame({**header, "auc": [0.98, 0.75]}).to_csv(rerun / "tab_a.csv", index=False)
+    targets = {"claim": ["AUC"], "measured": [0.99], "lo": [0.97], "hi": [1.0]}
+    pd.DataFrame({**targets, "verdict": ["met"]}).to_csv(committed / "tab_t.csv", index=False)
+    pd.DataFrame({**targets, "verdict": ["missed"]}).to_csv(rerun / "tab_t.csv", index=False)
+    pd.DataFrame({"seed": ["0", "1", "mean"], "auc": [0.990, 0.995, 0.9925]}).to_csv(
+        committed / "tab_seeds.csv", index=False)
+    pd.DataFrame({"seed": ["0", "1", "mean"], "auc": [0.992, 0.980, 0.986]}).to_csv(
+        rerun / "tab_seeds.csv", index=False)
+
+    records = compare.compare_tables(pd.read_csv(committed / "tab_a.csv"),
+                                     pd.read_csv(rerun / "tab_a.csv"))
+    inside = {record["row"]: record["inside"] for record in records}
+    assert inside == {("ours",): True, ("probe",): False}
+
+    assert compare.main([str(committed), str(rerun)]) == 0
+    out = capsys.readouterr().out
+    assert "probe auc: 0.6500 [0.6000, 0.7000] -> 0.7500 OUTSIDE" in out
+    assert "verdict 'met' -> 'missed'" in out
+    assert "seed 0 auc" not in out  # inside: printed only with --all
+    assert "seed 1 auc: committed seeds [0.9900, 0.9950] -> 0.9800 OUTSIDE" in out
+    assert "mean" not in out  # summary rows are not seeds
+    assert compare.main([str(committed), str(rerun), "--strict"]) == 1
+    capsys.readouterr()
+    assert compare.main([str(committed), str(rerun), "--all"]) == 0
+    assert "seed 0 auc: committed seeds [0.9900, 0.9950] -> 0.9920 inside" in capsys.readouterr().out
+    pd.DataFrame({**header, "auc": [0.99, 0.65]}).to_csv(rerun / "tab_a.csv", index=False)
+    pd.DataFrame({**targets, "verdict": ["met"]}).to_csv(rerun / "tab_t.csv", index=False)
+    pd.DataFrame({"seed": ["0", "1"], "auc": [0.990, 0.995]}).to_csv(rerun / "tab_seeds.csv",
+                                                                     index=False)
+    assert compare.main([str(committed), str(rerun), "--strict"]) == 0

@@ -1,0 +1,149 @@
+"""Does a rerun land inside the committed run's intervals? Compare two ``figures/`` folders.
+
+Same seed gives the same bytes only on the same kind of machine, thread count and precision
+(README, "Same seed, same numbers"); elsewhere a rerun is read against the committed run's
+uncertainty. For every table (``tab*.csv``) in both folders this pairs rows by their text
+columns (model, training, version, claim, ...) and, for every number that has an interval
+beside it (columns ``x``, ``x_lo``, ``x_hi``), prints the committed value and interval, the
+rerun's value, and whether the rerun lies inside the committed interval. Verdict columns that
+changed are listed too. Timing columns are skipped: they measure the machine, not the result.
+Those intervals are sampling intervals of one trained model; a rerun on another machine is
+another model, so tables with a ``seed`` column (``tab04_seed_variance``) are also read the
+way the README says to: each rerun seed's number against the committed seeds' range.
+
+    python benchmarks/compare_figures.py figures /tmp/rerun/figures
+
+Exit status 0; with ``--strict``, 1 when a value leaves its interval or a verdict changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import pandas as pd
+
+# Columns that describe the run rather than its result.
+IGNORED_COLUMNS = {"profile", "note", "source", "cpu_s_per_4s_clip", "seconds", "minutes"}
+
+
+def interval_columns(table: pd.DataFrame) -> list[str]:
+    """Numeric columns ``x`` of ``table`` with both ``x_lo`` and ``x_hi`` present."""
+    return [c for c in table.columns
+            if f"{c}_lo" in table.columns and f"{c}_hi" in table.columns
+            and c not in IGNORED_COLUMNS]
+
+
+def row_keys(table: pd.DataFrame) -> list[str]:
+    """The text columns that name a row (everything non-numeric but run descriptors)."""
+    return [c for c in table.columns
+            if c not in IGNORED_COLUMNS and c != "verdict"
+            and not pd.api.types.is_numeric_dtype(table[c])]
+
+
+def compare_tables(reference: pd.DataFrame, rerun: pd.DataFrame) -> list[dict]:
+    """One record per (row, interval column) and per changed verdict.
+
+    Each record has ``row`` (the row's key), ``column``, ``reference``, ``lo``, ``hi``,
+    ``rerun`` and ``inside`` (rerun within [lo, hi]; None where either value is missing);
+    verdict records have ``column="verdict"`` and the two verdicts.
+    """
+    keys = row_keys(reference)
+    records: list[dict] = []
+
+    def key_of(row: pd.Series) -> tuple:
+        return tuple(str(row[k]) for k in keys)
+
+    rerun_rows = {key_of(row): row for _, row in rerun.iterrows()}
+    for _, ref in reference.iterrows():
+        key = key_of(ref)
+        new = rerun_rows.get(key)
+        if new is None:
+            records.append({"row": key, "column": "(row)", "missing": True})
+            continue
+        for column in interval_columns(reference):
+            value, lo, hi = (float(ref[column]), float(ref[f"{column}_lo"]),
+                             float(ref[f"{column}_hi"]))
+            other = float(new[column]) if column in new.index else math.nan
+            inside = None if math.isnan(other) or math.isnan(lo) else lo <= other <= hi
+            records.append({"row": key, "column": column, "reference": value, "lo": lo,
+                            "hi": hi, "rerun": other, "inside": inside})
+        if "verdict" in reference.columns and "verdict" in new.index:
+            if str(ref["verdict"]) != str(new["verdict"]):
+                records.append({"row": key, "column": "verdict", "reference": ref["verdict"],
+                                "rerun": new["verdict"], "inside": False})
+    return records
+
+
+def seed_spread(reference: pd.DataFrame, rerun: pd.DataFrame) -> list[dict]:
+    """Per metric of a table with a ``seed`` column: the committed seeds' [min, max] and each
+    rerun seed's value, ``inside`` that range or not. Summary rows (mean, min, max) are left
+    out on both sides."""
+    reference, rerun = (t[pd.to_numeric(t["seed"], errors="coerce").notna()]
+                        for t in (reference, rerun))
+    metrics = [c for c in reference.columns if c not in IGNORED_COLUMNS and c != "seed"
+               and pd.api.types.is_numeric_dtype(reference[c])]
+    records = []
+    for column in metrics:
+        lo, hi = float(reference[column].min()), float(reference[column].max())
+        for seed, value in zip(rerun["seed"].astype(str), rerun[column].astype(float),
+                               strict=True):
+            records.append({"row": (f"seed {seed}",), "column": column, "lo": lo,
+                            "hi": hi, "rerun": value, "inside": lo <= value <= hi})
+    return records
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("reference", type=Path, help="committed figures/ folder")
+    parser.add_argument("rerun", type=Path, help="the rerun's figures/ folder")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 when a value leaves its interval or a verdict changes")
+    parser.add_argument("--all", action="store_true", help="print values inside too")
+    args = parser.parse_args(argv)
+
+    inside = outside = missing = 0
+    for path in sorted(args.reference.glob("tab*.csv")):
+        other = args.rerun / path.name
+        if not other.exists():
+            print(f"{path.name}: not in the rerun")
+            missing += 1
+            continue
+        reference, rerun = pd.read_csv(path), pd.read_csv(other)
+        if "seed" in reference.columns:  # one row per seed: read against the seeds' range
+            records = seed_spread(reference, rerun)
+            for record in records:
+                inside += record["inside"]
+                outside += not record["inside"]
+                if args.all or not record["inside"]:
+                    mark = "inside" if record["inside"] else "OUTSIDE"
+                    print(f"{path.name} {record['row'][0]} {record['column']}: committed seeds "
+                          f"[{record['lo']:.4f}, {record['hi']:.4f}] -> {record['rerun']:.4f} "
+                          f"{mark}")
+            continue
+        records = compare_tables(reference, rerun)
+        for record in records:
+            if record.get("missing"):
+                print(f"{path.name} {record['row']}: row not in the rerun")
+                missing += 1
+                continue
+            if record["inside"] is None:
+                continue
+            inside += bool(record["inside"])
+            outside += not record["inside"]
+            if record["column"] == "verdict":
+                print(f"{path.name} {' · '.join(record['row'])}: verdict "
+                      f"{record['reference']!r} -> {record['rerun']!r}")
+            elif args.all or not record["inside"]:
+                mark = "inside" if record["inside"] else "OUTSIDE"
+                print(f"{path.name} {' · '.join(record['row'])} {record['column']}: "
+                      f"{record['reference']:.4f} [{record['lo']:.4f}, {record['hi']:.4f}] "
+                      f"-> {record['rerun']:.4f} {mark}")
+    print(f"\n{inside} values inside the committed interval, {outside} outside or changed, "
+          f"{missing} tables or rows missing")
+    return 1 if args.strict and (outside or missing) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
