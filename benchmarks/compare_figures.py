@@ -6,7 +6,8 @@ uncertainty. For every table (``tab*.csv``) in both folders this pairs rows by t
 columns (model, training, version, claim, ...) and, for every number that has an interval
 beside it (columns ``x``, ``x_lo``, ``x_hi``), prints the committed value and interval, the
 rerun's value, and whether the rerun lies inside the committed interval. Verdict columns that
-changed are listed too. Timing columns are skipped: they measure the machine, not the result.
+changed are listed too, and so are the verdicts of summary statements (``tab07_summary``:
+"... -> verdict"). Timing columns are skipped: they measure the machine, not the result.
 Those intervals are sampling intervals of one trained model; a rerun on another machine is
 another model, so tables with a ``seed`` column (``tab04_seed_variance``) are also read the
 way the README says to: each rerun seed's number against the committed seeds' range.
@@ -25,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 # Columns that describe the run rather than its result.
-IGNORED_COLUMNS = {"profile", "note", "source", "cpu_s_per_4s_clip", "seconds", "minutes"}
+IGNORED_COLUMNS = {"profile", "note", "cpu_s_per_4s_clip", "seconds", "minutes"}
 
 
 def interval_columns(table: pd.DataFrame) -> list[str]:
@@ -42,6 +43,33 @@ def row_keys(table: pd.DataFrame) -> list[str]:
             and not pd.api.types.is_numeric_dtype(table[c])]
 
 
+def statement_verdicts(statement: str) -> tuple[str, list[str]]:
+    """``("3b. residual1", ["lower"])`` from a summary statement such as ``"3b. residual1:
+    mel of R: AUC 0.998; minus hpss7: ... -> lower"``: its label (up to the first colon) and
+    the verdict after each ``->``."""
+    label = statement.split(":", 1)[0]
+    verdicts = [part.split(";", 1)[0].strip() for part in statement.split("->")[1:]]
+    return label, verdicts
+
+
+def compare_statements(reference: pd.DataFrame, rerun: pd.DataFrame) -> list[dict]:
+    """Verdict records for summary tables of text statements (``tab07_summary``), paired by
+    label: the numbers are in the text, the verdicts after its arrows."""
+    rerun_verdicts = dict(statement_verdicts(s) for s in rerun["statement"].astype(str))
+    records = []
+    for statement in reference["statement"].astype(str):
+        label, verdicts = statement_verdicts(statement)
+        new = rerun_verdicts.get(label)
+        if new is None:
+            records.append({"row": (label,), "column": "(row)", "missing": True})
+        elif new != verdicts:
+            records.append({"row": (label,), "column": "verdict", "reference": verdicts,
+                            "rerun": new, "inside": False})
+        else:
+            records.append({"row": (label,), "column": "verdict", "inside": True})
+    return records
+
+
 def compare_tables(reference: pd.DataFrame, rerun: pd.DataFrame) -> list[dict]:
     """One record per (row, interval column) and per changed verdict.
 
@@ -51,6 +79,10 @@ def compare_tables(reference: pd.DataFrame, rerun: pd.DataFrame) -> list[dict]:
     """
     keys = row_keys(reference)
     records: list[dict] = []
+    if "statement" in reference.columns:
+        return compare_statements(reference, rerun)
+    if not interval_columns(reference) and "verdict" not in reference.columns:
+        return records  # nothing to read against
 
     def key_of(row: pd.Series) -> tuple:
         return tuple(str(row[k]) for k in keys)
@@ -119,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.all or not record["inside"]:
                     mark = "inside" if record["inside"] else "OUTSIDE"
                     print(f"{path.name} {record['row'][0]} {record['column']}: committed seeds "
-                          f"[{record['lo']:.4f}, {record['hi']:.4f}] -> {record['rerun']:.4f} "
+                          f"[{record['lo']:.5f}, {record['hi']:.5f}] -> {record['rerun']:.5f} "
                           f"{mark}")
             continue
         records = compare_tables(reference, rerun)
@@ -133,13 +165,15 @@ def main(argv: list[str] | None = None) -> int:
             inside += bool(record["inside"])
             outside += not record["inside"]
             if record["column"] == "verdict":
+                if record["inside"]:
+                    continue  # the same verdict
                 print(f"{path.name} {' · '.join(record['row'])}: verdict "
                       f"{record['reference']!r} -> {record['rerun']!r}")
             elif args.all or not record["inside"]:
                 mark = "inside" if record["inside"] else "OUTSIDE"
                 print(f"{path.name} {' · '.join(record['row'])} {record['column']}: "
-                      f"{record['reference']:.4f} [{record['lo']:.4f}, {record['hi']:.4f}] "
-                      f"-> {record['rerun']:.4f} {mark}")
+                      f"{record['reference']:.5f} [{record['lo']:.5f}, {record['hi']:.5f}] "
+                      f"-> {record['rerun']:.5f} {mark}")
     print(f"\n{inside} values inside the committed interval, {outside} outside or changed, "
           f"{missing} tables or rows missing")
     return 1 if args.strict and (outside or missing) else 0

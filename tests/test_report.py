@@ -312,6 +312,12 @@ def test_compare_figures_flags_what_leaves_the_committed_interval(tmp_path, caps
     pd.DataFrame({"seed": ["0", "1", "mean"], "auc": [0.992, 0.980, 0.986]}).to_csv(
         rerun / "tab_seeds.csv", index=False)
 
+    statements = ["1. Protocol: AUC 0.99 [0.97, 1.00] -> not resolved",
+                  "3b. residual1: AUC 0.98; minus hpss7: -0.01 [-0.02, -0.001] -> lower"]
+    pd.DataFrame({"statement": statements}).to_csv(committed / "tab_s.csv", index=False)
+    pd.DataFrame({"statement": [statements[0].replace("0.99", "0.98"),
+                                statements[1].replace("-> lower", "-> no resolvable difference")]}
+                 ).to_csv(rerun / "tab_s.csv", index=False)
     records = compare.compare_tables(pd.read_csv(committed / "tab_a.csv"),
                                      pd.read_csv(rerun / "tab_a.csv"))
     inside = {record["row"]: record["inside"] for record in records}
@@ -319,17 +325,20 @@ def test_compare_figures_flags_what_leaves_the_committed_interval(tmp_path, caps
 
     assert compare.main([str(committed), str(rerun)]) == 0
     out = capsys.readouterr().out
-    assert "probe auc: 0.6500 [0.6000, 0.7000] -> 0.7500 OUTSIDE" in out
+    assert "probe auc: 0.65000 [0.60000, 0.70000] -> 0.75000 OUTSIDE" in out
     assert "verdict 'met' -> 'missed'" in out
+    assert "3b. residual1: verdict ['lower'] -> ['no resolvable difference']" in out
+    assert "1. Protocol" not in out  # numbers moved, the verdict did not
     assert "seed 0 auc" not in out  # inside: printed only with --all
-    assert "seed 1 auc: committed seeds [0.9900, 0.9950] -> 0.9800 OUTSIDE" in out
+    assert "seed 1 auc: committed seeds [0.99000, 0.99500] -> 0.98000 OUTSIDE" in out
     assert "mean" not in out  # summary rows are not seeds
     assert compare.main([str(committed), str(rerun), "--strict"]) == 1
     capsys.readouterr()
     assert compare.main([str(committed), str(rerun), "--all"]) == 0
-    assert "seed 0 auc: committed seeds [0.9900, 0.9950] -> 0.9920 inside" in capsys.readouterr().out
+    assert "seed 0 auc: committed seeds [0.99000, 0.99500] -> 0.99200 inside" in capsys.readouterr().out
     pd.DataFrame({**header, "auc": [0.99, 0.65]}).to_csv(rerun / "tab_a.csv", index=False)
     pd.DataFrame({**targets, "verdict": ["met"]}).to_csv(rerun / "tab_t.csv", index=False)
+    pd.DataFrame({"statement": statements}).to_csv(rerun / "tab_s.csv", index=False)
     pd.DataFrame({"seed": ["0", "1"], "auc": [0.990, 0.995]}).to_csv(rerun / "tab_seeds.csv",
                                                                      index=False)
     assert compare.main([str(committed), str(rerun), "--strict"]) == 0
