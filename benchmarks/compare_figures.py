@@ -66,21 +66,23 @@ def compare_statements(reference: pd.DataFrame, rerun: pd.DataFrame) -> list[dic
             records.append({"row": (label,), "column": "verdict", "reference": verdicts,
                             "rerun": new, "inside": False})
         else:
-            records.append({"row": (label,), "column": "verdict", "inside": True})
+            records.append({"row": (label,), "column": "verdict", "reference": verdicts,
+                            "rerun": new, "inside": True})
     return records
 
 
 def compare_tables(reference: pd.DataFrame, rerun: pd.DataFrame) -> list[dict]:
-    """One record per (row, interval column) and per changed verdict.
+    """One record per (row, interval column) and per verdict.
 
     Each record has ``row`` (the row's key), ``column``, ``reference``, ``lo``, ``hi``,
     ``rerun`` and ``inside`` (rerun within [lo, hi]; None where either value is missing);
-    verdict records have ``column="verdict"`` and the two verdicts.
+    verdict records have ``column="verdict"``, the two verdicts and ``inside`` when they are
+    the same. Summary statements go to :func:`compare_statements`.
     """
-    keys = row_keys(reference)
-    records: list[dict] = []
     if "statement" in reference.columns:
         return compare_statements(reference, rerun)
+    keys = row_keys(reference)
+    records: list[dict] = []
     if not interval_columns(reference) and "verdict" not in reference.columns:
         return records  # nothing to read against
 
@@ -102,9 +104,9 @@ def compare_tables(reference: pd.DataFrame, rerun: pd.DataFrame) -> list[dict]:
             records.append({"row": key, "column": column, "reference": value, "lo": lo,
                             "hi": hi, "rerun": other, "inside": inside})
         if "verdict" in reference.columns and "verdict" in new.index:
-            if str(ref["verdict"]) != str(new["verdict"]):
-                records.append({"row": key, "column": "verdict", "reference": ref["verdict"],
-                                "rerun": new["verdict"], "inside": False})
+            records.append({"row": key, "column": "verdict", "reference": ref["verdict"],
+                            "rerun": new["verdict"],
+                            "inside": str(ref["verdict"]) == str(new["verdict"])})
     return records
 
 
@@ -121,9 +123,21 @@ def seed_spread(reference: pd.DataFrame, rerun: pd.DataFrame) -> list[dict]:
         lo, hi = float(reference[column].min()), float(reference[column].max())
         for seed, value in zip(rerun["seed"].astype(str), rerun[column].astype(float),
                                strict=True):
-            records.append({"row": (f"seed {seed}",), "column": column, "lo": lo,
-                            "hi": hi, "rerun": value, "inside": lo <= value <= hi})
+            records.append({"row": (f"seed {seed}",), "column": column, "reference": None,
+                            "lo": lo, "hi": hi, "rerun": value, "inside": lo <= value <= hi})
     return records
+
+
+def describe(record: dict) -> str:
+    """One line for a record of :func:`compare_tables` or :func:`seed_spread`."""
+    name = " · ".join(record["row"])
+    if record["column"] == "verdict":
+        return f"{name}: verdict {record['reference']!r} -> {record['rerun']!r}"
+    mark = "inside" if record["inside"] else "OUTSIDE"
+    committed = ("committed seeds" if record["reference"] is None
+                 else f"{record['reference']:.5f}")
+    return (f"{name} {record['column']}: {committed} [{record['lo']:.5f}, {record['hi']:.5f}] "
+            f"-> {record['rerun']:.5f} {mark}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,38 +157,20 @@ def main(argv: list[str] | None = None) -> int:
             missing += 1
             continue
         reference, rerun = pd.read_csv(path), pd.read_csv(other)
-        if "seed" in reference.columns:  # one row per seed: read against the seeds' range
-            records = seed_spread(reference, rerun)
-            for record in records:
-                inside += record["inside"]
-                outside += not record["inside"]
-                if args.all or not record["inside"]:
-                    mark = "inside" if record["inside"] else "OUTSIDE"
-                    print(f"{path.name} {record['row'][0]} {record['column']}: committed seeds "
-                          f"[{record['lo']:.5f}, {record['hi']:.5f}] -> {record['rerun']:.5f} "
-                          f"{mark}")
-            continue
-        records = compare_tables(reference, rerun)
+        # A table of seeds is read against the committed seeds' range, the others against
+        # their intervals and verdicts.
+        records = (seed_spread(reference, rerun) if "seed" in reference.columns
+                   else compare_tables(reference, rerun))
         for record in records:
             if record.get("missing"):
                 print(f"{path.name} {record['row']}: row not in the rerun")
                 missing += 1
-                continue
-            if record["inside"] is None:
-                continue
-            inside += bool(record["inside"])
-            outside += not record["inside"]
-            if record["column"] == "verdict":
-                if record["inside"]:
-                    continue  # the same verdict
-                print(f"{path.name} {' · '.join(record['row'])}: verdict "
-                      f"{record['reference']!r} -> {record['rerun']!r}")
-            elif args.all or not record["inside"]:
-                mark = "inside" if record["inside"] else "OUTSIDE"
-                print(f"{path.name} {' · '.join(record['row'])} {record['column']}: "
-                      f"{record['reference']:.5f} [{record['lo']:.5f}, {record['hi']:.5f}] "
-                      f"-> {record['rerun']:.5f} {mark}")
-    print(f"\n{inside} values inside the committed interval, {outside} outside or changed, "
+            elif record["inside"] is not None:
+                inside += bool(record["inside"])
+                outside += not record["inside"]
+                if args.all or not record["inside"]:
+                    print(f"{path.name} {describe(record)}")
+    print(f"\n{inside} inside the committed interval or unchanged, {outside} outside or changed, "
           f"{missing} tables or rows missing")
     return 1 if args.strict and (outside or missing) else 0
 
