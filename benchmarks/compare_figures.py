@@ -4,7 +4,7 @@ Same seed gives the same bytes only on the same kind of machine, thread count an
 (README, "Same seed, same numbers"); elsewhere a rerun is read against the committed run's
 uncertainty. For every table (``tab*.csv``) in both folders this pairs rows by their text
 columns (model, training, version, claim, ...) and, for every number that has an interval
-beside it (columns ``x``, ``x_lo``, ``x_hi``), prints the committed value and interval, the
+beside it (columns ``x``, ``x_lo``, ``x_hi``; ``measured``, ``lo``, ``hi``), prints the committed value and interval, the
 rerun's value, and whether the rerun lies inside the committed interval. Verdict columns that
 changed are listed too, and so are the verdicts of summary statements (``tab07_summary``:
 "... -> verdict"). Timing columns are skipped: they measure the machine, not the result.
@@ -29,11 +29,15 @@ import pandas as pd
 IGNORED_COLUMNS = {"profile", "note", "cpu_s_per_4s_clip", "seconds", "minutes"}
 
 
-def interval_columns(table: pd.DataFrame) -> list[str]:
-    """Numeric columns ``x`` of ``table`` with both ``x_lo`` and ``x_hi`` present."""
-    return [c for c in table.columns
-            if f"{c}_lo" in table.columns and f"{c}_hi" in table.columns
-            and c not in IGNORED_COLUMNS]
+def interval_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """``(x, x_lo, x_hi)`` for every column ``x`` of ``table`` with both bounds beside it, and
+    ``("measured", "lo", "hi")`` in the target tables (``tab04_targets``)."""
+    triples = [(c, f"{c}_lo", f"{c}_hi") for c in table.columns
+               if f"{c}_lo" in table.columns and f"{c}_hi" in table.columns
+               and c not in IGNORED_COLUMNS]
+    if {"measured", "lo", "hi"} <= set(table.columns):
+        triples.append(("measured", "lo", "hi"))
+    return triples
 
 
 def row_keys(table: pd.DataFrame) -> list[str]:
@@ -96,9 +100,8 @@ def compare_tables(reference: pd.DataFrame, rerun: pd.DataFrame) -> list[dict]:
         if new is None:
             records.append({"row": key, "column": "(row)", "missing": True})
             continue
-        for column in interval_columns(reference):
-            value, lo, hi = (float(ref[column]), float(ref[f"{column}_lo"]),
-                             float(ref[f"{column}_hi"]))
+        for column, lo_column, hi_column in interval_columns(reference):
+            value, lo, hi = float(ref[column]), float(ref[lo_column]), float(ref[hi_column])
             other = float(new[column]) if column in new.index else math.nan
             inside = None if math.isnan(other) or math.isnan(lo) else lo <= other <= hi
             records.append({"row": key, "column": column, "reference": value, "lo": lo,

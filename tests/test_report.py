@@ -306,7 +306,8 @@ def test_compare_figures_flags_what_leaves_the_committed_interval(tmp_path, caps
     pd.DataFrame({**header, "auc": [0.98, 0.75]}).to_csv(rerun / "tab_a.csv", index=False)
     targets = {"claim": ["AUC"], "measured": [0.99], "lo": [0.97], "hi": [1.0]}
     pd.DataFrame({**targets, "verdict": ["met"]}).to_csv(committed / "tab_t.csv", index=False)
-    pd.DataFrame({**targets, "verdict": ["missed"]}).to_csv(rerun / "tab_t.csv", index=False)
+    pd.DataFrame({**targets, "measured": [0.96], "verdict": ["missed"]}).to_csv(
+        rerun / "tab_t.csv", index=False)
     pd.DataFrame({"seed": ["0", "1", "mean"], "auc": [0.990, 0.995, 0.9925]}).to_csv(
         committed / "tab_seeds.csv", index=False)
     pd.DataFrame({"seed": ["0", "1", "mean"], "auc": [0.992, 0.980, 0.986]}).to_csv(
@@ -327,6 +328,7 @@ def test_compare_figures_flags_what_leaves_the_committed_interval(tmp_path, caps
     out = capsys.readouterr().out
     assert "probe auc: 0.65000 [0.60000, 0.70000] -> 0.75000 OUTSIDE" in out
     assert "verdict 'met' -> 'missed'" in out
+    assert "AUC measured: 0.99000 [0.97000, 1.00000] -> 0.96000 OUTSIDE" in out
     assert "3b. residual1: verdict ['lower'] -> ['no resolvable difference']" in out
     assert "1. Protocol" not in out  # numbers moved, the verdict did not
     assert "seed 0 auc" not in out  # inside: printed only with --all
