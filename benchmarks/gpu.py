@@ -9,7 +9,9 @@ imports only the detector's model code and makes its own audio. Prints numbers; 
    float32 eager (batch norm as layers, medians by sorting), ``predict_proba`` in float32 and
    in bfloat16 (folded, channels-last, selection-network medians) and, unless ``--no-compile``,
    the bfloat16 UNet and HPSS under ``torch.compile`` (``ArtifactNet.compile_inference``; its
-   one-off warm-up printed). Each: real-time
+   one-off warm-up printed); the default path once more with cuDNN's kernel search on
+   (``cudnn.benchmark``, which the package does not set: every other row, and parts 2 and 3,
+   run cuDNN's default choice as ``artifactnet detect`` does). Each: real-time
    factor, gain over eager (first), peak GPU memory against the chooser's estimate, and the
    largest P(AI) difference from float32 eager. Then the stages of the default and the
    compiled path and HPSS's share of each.
@@ -105,6 +107,21 @@ def peak_bytes(fn, device: torch.device) -> int | None:
     return torch.cuda.max_memory_allocated(device) - base
 
 
+def with_cudnn_benchmark(fn):
+    """``fn`` called with cuDNN's kernel search on (``torch.backends.cudnn.benchmark``),
+    restored after. The package never sets it (a search per input shape, whose pick can change
+    the last bits from one process to the next), so every other row measures cuDNN's default
+    choice."""
+    def run(x: torch.Tensor) -> torch.Tensor:
+        before = torch.backends.cudnn.benchmark
+        torch.backends.cudnn.benchmark = True
+        try:
+            return fn(x)
+        finally:
+            torch.backends.cudnn.benchmark = before
+    return run
+
+
 def eager_fp32(model: ArtifactNet, audio: torch.Tensor) -> torch.Tensor:
     """Reference: float32 modules in turn (batch norm as layers), medians by sorting."""
     with torch.no_grad():
@@ -136,6 +153,7 @@ def batched_paths(model: ArtifactNet, device: torch.device, args: argparse.Names
         ("predict fp32", batch_fp32, lambda x: model.predict_proba(x, precision="fp32"),
          torch.float32),
         ("predict auto", batch, lambda x: model.predict_proba(x), dtype),
+        ("auto + cudnn.benchmark", batch, with_cudnn_benchmark(model.predict_proba), dtype),
     ]
     if args.compile:
         compiled = copy.deepcopy(model)
@@ -358,7 +376,6 @@ def main() -> None:
     torch.manual_seed(0)
     model = ArtifactNet(config).to(device).eval()
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
         free, total = torch.cuda.mem_get_info(device)
         where = (f"{torch.cuda.get_device_name(device)}, {free / 2**30:.0f} of "
                  f"{total / 2**30:.0f} GiB free")
