@@ -7,7 +7,7 @@ columns (model, training, version, claim, ...) and, for every number that has an
 beside it (columns ``x``, ``x_lo``, ``x_hi``; ``measured``, ``lo``, ``hi``), prints the committed value and interval, the
 rerun's value, and whether the rerun lies inside the committed interval. Verdict columns that
 changed are listed too, and so are the verdicts of summary statements (``tab07_summary``:
-"... -> verdict"). Timing columns are skipped: they measure the machine, not the result.
+"... -> verdict"). Nothing else is read, so timings (which measure the machine) never count.
 Those intervals are sampling intervals of one trained model; a rerun on another machine is
 another model, so tables with a ``seed`` column (``tab04_seed_variance``) are also read the
 way the README says to: each rerun seed's number against the committed seeds' range.
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-# Columns that describe the run rather than its result.
-IGNORED_COLUMNS = {"profile", "note", "cpu_s_per_4s_clip", "seconds", "minutes"}
+# Text columns that describe the run rather than name a row (a note may quote numbers).
+IGNORED_COLUMNS = {"profile", "note"}
 
 
 def interval_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
