@@ -66,12 +66,9 @@ def compare_statements(reference: pd.DataFrame, rerun: pd.DataFrame) -> list[dic
         new = rerun_verdicts.get(label)
         if new is None:
             records.append({"row": (label,), "column": "(row)", "missing": True})
-        elif new != verdicts:
-            records.append({"row": (label,), "column": "verdict", "reference": verdicts,
-                            "rerun": new, "inside": False})
         else:
             records.append({"row": (label,), "column": "verdict", "reference": verdicts,
-                            "rerun": new, "inside": True})
+                            "rerun": new, "inside": new == verdicts})
     return records
 
 
