@@ -19,16 +19,13 @@ SEED ?= 0
 # torch's OpenMP threads must not spin-wait on a machine shared with other processes (see
 # artifactnet_core/__init__.py).
 export OMP_WAIT_POLICY ?= PASSIVE
-# tcmalloc (Debian's libtcmalloc-minimal4) in place of glibc's malloc for the Python processes
-# started here and everything they start (notebook kernels, workers): glibc hands every
-# allocation over 32 MB back to the kernel on free, so each full-resolution map of a chunk is
-# page-faulted in afresh, while tcmalloc keeps and reuses it. Same arithmetic, same bits; on
-# 2 cores the int8 detector ran 1.6x and a classifier training step 1.35x faster
-# (benchmarks/README.md, `make speed` prints the ratio). Where the library is missing, or with
-# ARTIFACTNET_TCMALLOC=0, glibc's malloc is used. Expanded when a recipe runs, so after sysdeps.
-TCMALLOC = $(if $(filter 0,$(ARTIFACTNET_TCMALLOC)),,$(shell ls /usr/lib/*-linux-gnu/libtcmalloc_minimal.so.4 /usr/lib/libtcmalloc_minimal.so.4 2>/dev/null | head -n 1))
-# Quiet: tcmalloc reports each allocation over 1 GB on stderr (a notebook's output).
-RUN = $(if $(TCMALLOC),LD_PRELOAD="$(TCMALLOC)$(if $(LD_PRELOAD), $(LD_PRELOAD))" TCMALLOC_LARGE_ALLOC_REPORT_THRESHOLD=1099511627776 ,)$(PY)
+# tcmalloc (Debian's libtcmalloc-minimal4, which sysdeps installs) in place of glibc's malloc for
+# the Python processes started here and everything they start (notebook kernels, workers): glibc
+# returns every block over 32 MB to the kernel on free, so each full-resolution map of a chunk is
+# page-faulted in afresh; tcmalloc reuses it. Same bits, faster (artifactnet_core/allocator.py;
+# `make speed` prints the ratio). No library, or ARTIFACTNET_TCMALLOC=0: glibc's malloc.
+# Expanded when a recipe runs, so after venv and sysdeps.
+RUN = $(shell $(PY) -m artifactnet_core.allocator 2>/dev/null) $(PY)
 
 .PHONY: all reproduce test lint sysdeps venv notebooks sync-notebooks bench speed lab clean help
 
@@ -72,14 +69,14 @@ sysdeps:
 		echo "  install them with: sudo apt-get install$$missing"; \
 		echo "  (without root, the benchmark builder unpacks them into its cache with apt-get download)"; \
 	fi
-	@ls /usr/lib/*-linux-gnu/libtcmalloc_minimal.so.4 >/dev/null 2>&1 || { \
+	@dpkg -s $(MALLOC_PACKAGES) 2>/dev/null | grep -q "^Status: install ok" || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -qq >/dev/null 2>&1; \
 			for p in $(MALLOC_PACKAGES); do \
 				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 					$$p >/dev/null 2>&1 && break; done; \
 		fi; \
-		ls /usr/lib/*-linux-gnu/libtcmalloc_minimal.so.4 >/dev/null 2>&1 || \
+		dpkg -s $(MALLOC_PACKAGES) 2>/dev/null | grep -q "^Status: install ok" || \
 			echo "NOTE: no tcmalloc (apt-get install libtcmalloc-minimal4): glibc's malloc, slower"; }
 
 lint: venv

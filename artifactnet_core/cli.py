@@ -22,6 +22,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from artifactnet_core.allocator import malloc_in_use, restart_under_tcmalloc
+
 #: The first CSV columns of ``detect --format csv``, always in this order; ``threshold`` and
 #: ``operating_point`` follow, then ``p_calibrated`` (weights with a calibration), the codec
 #: check's columns (``--codec-check``) and ``timeline`` (``--timeline``).
@@ -263,7 +265,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     model = _load(args.weights, "cpu")
     report = {"parameters": model.parameter_counts(), "threshold": model.config.threshold,
-              "config": json.loads(model.config.to_json())}
+              "config": json.loads(model.config.to_json()), "allocator": malloc_in_use()}
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return EXIT_OK
@@ -374,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     det.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     det.set_defaults(func=cmd_detect)
 
-    info = sub.add_parser("info", help="describe the model")
+    info = sub.add_parser("info", help="describe the model (and the memory allocator in use)")
     info.add_argument("--weights")
     info.set_defaults(func=cmd_info)
 
@@ -401,6 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the command line, not a call from Python: under tcmalloc where it exists
+        restart_under_tcmalloc("artifactnet_core.cli", sys.argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -309,11 +309,11 @@ def end_to_end(model: ArtifactNet, device: torch.device, args: argparse.Namespac
 
 def training_step(config: ArtifactNetConfig, device: torch.device, args: argparse.Namespace, *,
                   profile: str = "paper", autocast=training_autocast,
-                  label: str = "3.") -> None:
+                  label: str = "3.") -> float:
     """Time one UNet training step (forward, L1 of log-compressed residuals as in training,
     backward, AdamW) at ``profile``'s batch and crop, in float32 and under ``autocast(device)``
-    (default :func:`training_autocast`, what training uses), and print both.
-    ``benchmarks/speed.py`` runs it on the CPU with the laptop recipe."""
+    (default :func:`training_autocast`, what training uses), print both and return the second
+    (seconds per step). ``benchmarks/speed.py`` runs it on the CPU with the laptop recipe."""
     recipe = get_profile(profile).unet
     batch, bins, frames = recipe.batch_size, recipe.crop_bins, recipe.crop_frames
     if args.quick:
@@ -345,6 +345,7 @@ def training_step(config: ArtifactNetConfig, device: torch.device, args: argpars
           f"{frames} frames: bf16 autocast {t_fp32 / t_auto:.2f}x faster than float32 "
           f"({1e3 * t_auto:.0f} ms vs {1e3 * t_fp32:.0f} ms per step"
           + ("" if enabled else "; autocast is off here: both float32") + ")")
+    return t_auto
 
 
 def main() -> None:

@@ -39,7 +39,10 @@ same audio and the paper's architecture (UNet base width 32, 3.68M parameters, C
   2x2 max-pool (``max_pool2d`` vs the elementwise maxima of ``layers.max_pool_2x2``); thread count;
   and decoding a real file, alone and overlapped with inference;
 * training: one UNet step at the laptop recipe's batch and crop, float32 vs the bfloat16
-  autocast training uses where the CPU has fast bfloat16 (``runtime.training_autocast``).
+  autocast training uses where the CPU has fast bfloat16 (``runtime.training_autocast``);
+* the memory allocator: ``predict auto`` under tcmalloc and under glibc's malloc, each in a
+  child process (``benchmarks/allocator.py``; ``make speed`` itself runs under tcmalloc where
+  it is installed, ``artifactnet_core/allocator.py``).
 
     python benchmarks/speed.py                     # paper-size model, 4 chunks (16 s)
     python benchmarks/speed.py --weights shipped   # the model `artifactnet detect` uses
@@ -60,15 +63,16 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+# allocator and gpu are the sibling scripts (this folder is on sys.path when a script in it
+# runs): the allocator comparison; one test signal and one reference path for both benchmarks.
+import allocator as allocator_bench  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-
-# The sibling script (this folder is on sys.path when a script in it runs): one test signal
-# and one reference path for both benchmarks.
 from gpu import eager_fp32 as reference_proba  # noqa: E402
 from gpu import music, training_step  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
+from artifactnet_core.allocator import malloc_in_use, tcmalloc_environment  # noqa: E402
 from artifactnet_core.detector import unet as unet_module  # noqa: E402
 from artifactnet_core.detector.chunking import split_chunks  # noqa: E402
 from artifactnet_core.detector.int8 import int8_available  # noqa: E402
@@ -328,6 +332,7 @@ def main() -> None:
         print(f"{name:<22} {t_eager / t:>5.2f}x {t:>8.3f} {cfg.chunk_seconds / t:>6.1f}x "
               f"{rate:>8.0f} {100 * rate / peaks[dtype]:>6.0f}% {diff:>9.1e}")
 
+    allocators(cfg, args)
     components(model, chunks, args.repeat)
     thread_scan(model, chunks, args, threads)
     decode_overlap(model, args, threads)
@@ -335,6 +340,22 @@ def main() -> None:
     # (runtime.training_autocast): the same step in float32 and in bfloat16, side by side.
     training_step(cfg, torch.device("cpu"), argparse.Namespace(quick=False, repeat=args.repeat),
                   profile="laptop", label="training:")
+
+
+def allocators(config: ArtifactNetConfig, args: argparse.Namespace) -> None:
+    """``predict auto`` under tcmalloc and under glibc's malloc, each in a child process
+    (``benchmarks/allocator.py``: synthetic music, random weights of this width)."""
+    task = f"predict auto, width {config.unet_base_width}"
+    if malloc_in_use() != "tcmalloc" or tcmalloc_environment() is None:
+        print(f"\nallocator: {malloc_in_use()} (make speed runs under tcmalloc where "
+              "libtcmalloc-minimal4 is installed)")
+    if tcmalloc_environment() is None or task not in allocator_bench.TASKS:
+        return
+    best = allocator_bench.compare(task, rounds=args.rounds, repeat=1)
+    glibc, tcmalloc = best["glibc"]["s"], best["tcmalloc"]["s"]
+    print(f"\nallocator, {task}: tcmalloc {glibc / tcmalloc:.2f}x faster than glibc malloc "
+          f"({tcmalloc:.3f} vs {glibc:.3f} s/chunk, each in a child process; this run: "
+          f"{malloc_in_use()})")
 
 
 def one_pass(model: ArtifactNet, chunks: torch.Tensor) -> torch.Tensor:

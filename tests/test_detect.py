@@ -174,3 +174,41 @@ def test_cli_without_weights_refuses(tmp_path):
 def test_cli_no_files(tmp_path, tiny_weights):
     proc = run_cli("detect", str(tmp_path), "--weights", tiny_weights)
     assert proc.returncode == 1 and "no audio files" in proc.stderr
+
+
+def test_cli_restarts_under_tcmalloc_where_installed(tiny_weights):
+    """The command restarts itself under tcmalloc where the library is installed (glibc's
+    malloc page-faults every large map in afresh: artifactnet_core/allocator.py), started
+    without it; ARTIFACTNET_TCMALLOC=0 keeps glibc's malloc."""
+    from artifactnet_core.allocator import tcmalloc_library
+
+    plain = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD",
+                                                                "ARTIFACTNET_TCMALLOC")}
+    for setting, expected in ((None, "tcmalloc" if tcmalloc_library() else "glibc"),
+                              ("0", "glibc")):
+        env = dict(plain, **({} if setting is None else {"ARTIFACTNET_TCMALLOC": setting}))
+        proc = subprocess.run([sys.executable, "-m", "artifactnet_core.cli", "info",
+                               "--weights", tiny_weights], capture_output=True, text=True,
+                              env=env, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["allocator"] == expected, setting
+
+
+def test_allocator_environments(monkeypatch):
+    """tcmalloc goes first in LD_PRELOAD, once, beside what was there; the glibc environment
+    takes it out again and keeps the rest; ARTIFACTNET_TCMALLOC=0 finds no library."""
+    from artifactnet_core import allocator
+
+    monkeypatch.delenv("LD_PRELOAD", raising=False)  # `make test` runs under tcmalloc
+    monkeypatch.setattr(allocator, "tcmalloc_library", lambda: "/lib/libtcmalloc_minimal.so.4")
+    env = allocator.tcmalloc_environment({"LD_PRELOAD": "/lib/other.so"})
+    assert env["LD_PRELOAD"] == "/lib/libtcmalloc_minimal.so.4 /lib/other.so"
+    assert allocator.tcmalloc_environment(env)["LD_PRELOAD"] == env["LD_PRELOAD"]
+    assert allocator.shell_prefix().startswith("LD_PRELOAD=/lib/libtcmalloc_minimal.so.4 ")
+    back = allocator.glibc_environment(env)
+    assert back["LD_PRELOAD"] == "/lib/other.so" and back["ARTIFACTNET_TCMALLOC"] == "0"
+    assert "LD_PRELOAD" not in allocator.glibc_environment({"LD_PRELOAD": env["LD_PRELOAD"]
+                                                            .split()[0]})
+    monkeypatch.undo()
+    monkeypatch.setenv("ARTIFACTNET_TCMALLOC", "0")
+    assert allocator.tcmalloc_library() is None and allocator.shell_prefix() == ""

@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+from artifactnet_core.allocator import restart_under_tcmalloc
 from artifactnet_core.atomic import file_sha256, stable_hash
 from artifactnet_core.paths import REPO_DIR, figures_dir
 from artifactnet_core.profiles import PROFILE_NAMES, get_profile
@@ -523,6 +524,8 @@ def run(*, profile: str = PROFILE_NAMES[0], seed: int = 0, only: list[str] | Non
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the command line: its kernels and workers inherit the allocator
+        restart_under_tcmalloc("artifactnet_core.experiments.runner", sys.argv[1:])
     parser = argparse.ArgumentParser(prog="python -m artifactnet_core.experiments.runner")
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="execute the notebooks with papermill")
