@@ -5,9 +5,11 @@ channels x 1040 bins x 352 frames, 47 MB in float32), freed and made again for t
 chunk. glibc's malloc serves any block over 32 MB with a fresh ``mmap`` and returns it to the
 kernel on ``free``, so each such map is page-faulted in (and zeroed by the kernel) anew;
 tcmalloc (Debian's ``libtcmalloc-minimal4``) keeps freed blocks and hands them out again. The
-arithmetic is the same, bit for bit; on 2 cores of an Emerald Rapids Xeon without AMX the int8
-detector scored 1.6x and a classifier training step ran 1.35x faster
-(``benchmarks/README.md``; ``make speed`` prints the ratio on the machine it runs on).
+arithmetic is the same, bit for bit; on 2 cores of an Emerald Rapids Xeon without AMX the
+default (int8) detector scored 1.4x faster and the classifier's training loop ran 1.3x faster,
+while a whole laptop run, two processes at once, did not get measurably faster
+(``benchmarks/README.md``; ``benchmarks/allocator.py`` measures it, ``make speed`` prints the
+ratio for the default path).
 
 An allocator is chosen when a process starts (``LD_PRELOAD``), not from inside it, so:
 

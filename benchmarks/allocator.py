@@ -11,7 +11,10 @@ keeping its fastest; the ratio comes first:
   the shipped model's size (UNet width 16) and the paper's (width 32), random weights;
 * ``classifier step``: one training step of the compact CNN at the laptop recipe's batch and
   crop (32 x 7 x 128 x 128 features);
-* ``UNet step``: one UNet training step at the laptop recipe's batch and crop.
+* ``UNet step``: one UNet training step at the laptop recipe's batch and crop;
+* ``classifier loop``: the whole training loop (``training.train_classifier``: batches drawn
+  from float16 maps, crops featurized, validation) for 2 epochs on 320 synthetic chunks of the
+  laptop shape, on 1 thread (as the runner's workers train) and on 2.
 
 The arithmetic is the same under both (same outputs, bit for bit: the last column compares the
 P(AI) of the two children).
@@ -38,11 +41,12 @@ from artifactnet_core.allocator import (  # noqa: E402
 )
 
 TASKS = ("fresh 90 MB map", "predict auto, width 16", "predict auto, width 32",
-         "classifier step", "UNet step")
+         "classifier step", "UNet step", "classifier loop, 1 thread", "classifier loop, 2 threads")
 
 
 def best_of(fn, repeat: int) -> float:
-    """Fastest of ``repeat`` timed calls after one untimed call, in seconds."""
+    """Shortest wall time of ``repeat`` calls (after one warm-up call), in seconds; the
+    benchmarks' one timer (``speed.py`` and ``wait_policy.py`` use it too)."""
     fn()
     times = []
     for _ in range(repeat):
@@ -107,6 +111,28 @@ def measure(task: str, repeat: int) -> dict:
                                 argparse.Namespace(quick=False, repeat=repeat),
                                 profile="laptop", label="allocator child:")
         return {"s": seconds}
+    if task.startswith("classifier loop"):
+        import dataclasses
+
+        from artifactnet_core.detector.model import ArtifactNet, ArtifactNetConfig
+        from artifactnet_core.experiments.training import train_classifier
+        from artifactnet_core.profiles import get_profile
+
+        torch.set_num_threads(int(task.split()[2]))
+        config = ArtifactNetConfig(unet_base_width=16)
+        featurizer = ArtifactNet(config).featurizer
+        rng = np.random.default_rng(0)
+        maps = rng.random((320, 3, config.n_mels, 345), dtype=np.float32).astype(np.float16)
+        labels = rng.integers(0, 2, len(maps))
+        recipe = dataclasses.replace(get_profile("laptop").classifier, epochs=2,
+                                     validate_last=1)
+
+        def loop() -> None:
+            train_classifier(maps, labels, maps[:64], labels[:64], recipe,
+                             featurizer=featurizer, config=config, device="cpu",
+                             progress=False)
+
+        return {"s": best_of(loop, max(1, repeat // 3))}
     raise ValueError(f"unknown task {task!r}")
 
 

@@ -64,10 +64,11 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # allocator and gpu are the sibling scripts (this folder is on sys.path when a script in it
-# runs): the allocator comparison; one test signal and one reference path for both benchmarks.
+# runs): the allocator comparison and the timer; one test signal and one reference path.
 import allocator as allocator_bench  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from allocator import best_of  # noqa: E402
 from gpu import eager_fp32 as reference_proba  # noqa: E402
 from gpu import music, training_step  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
@@ -107,17 +108,6 @@ def real_audio(seconds: float, offset: float = 20.0) -> np.ndarray | None:
     audio = load_audio(REAL_MUSIC, sr=SR)
     start = min(int(offset * SR), max(0, audio.size - int(seconds * SR)))
     return audio[start:start + int(seconds * SR)]
-
-
-def best_of(fn, repeat: int) -> float:
-    """Shortest wall time of ``repeat`` calls (after one warm-up call), in seconds."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def other_processes_cpu(seconds: float = 1.0) -> tuple[float, list[tuple[str, float]]]:

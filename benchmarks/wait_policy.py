@@ -28,7 +28,7 @@ SITUATIONS = ("idle", "two busy loops beside it", "two copies at once")
 def measure() -> None:
     """One line: HPSS on intra-op threads, HPSS as the package runs it, predict per chunk."""
     import torch  # first: libgomp reads the wait policy when torch loads it
-    from speed import best_of
+    from allocator import best_of
 
     from artifactnet_core.detector.model import ArtifactNet, ArtifactNetConfig, predict_chunks
     from artifactnet_core.detector.spectral import _hpss, hpss
