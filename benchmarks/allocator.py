@@ -14,7 +14,8 @@ keeping its fastest; the ratio comes first:
 * ``UNet step``: one UNet training step at the laptop recipe's batch and crop;
 * ``classifier loop``: the whole training loop (``training.train_classifier``: batches drawn
   from float16 maps, crops featurized, validation) for 2 epochs on 320 synthetic chunks of the
-  laptop shape, on 1 thread (as the runner's workers train) and on 2.
+  laptop shape, on 1 thread (as the runner's workers train) and on 2, and two such loops at
+  once on 1 thread each (as the laptop run trains two detectors side by side).
 
 The arithmetic is the same under both (same outputs, bit for bit: the last column compares the
 P(AI) of the two children).
@@ -40,8 +41,12 @@ from artifactnet_core.allocator import (  # noqa: E402
     tcmalloc_environment,
 )
 
+#: Run as two children at once (as the laptop run trains two detectors side by side, one
+#: thread each): the mean of the two children's times.
+SIDE_BY_SIDE = "classifier loop, two at once on 1 thread each"
 TASKS = ("fresh 90 MB map", "predict auto, width 16", "predict auto, width 32",
-         "classifier step", "UNet step", "classifier loop, 1 thread", "classifier loop, 2 threads")
+         "classifier step", "UNet step", "classifier loop, 1 thread", "classifier loop, 2 threads",
+         SIDE_BY_SIDE)
 
 
 def best_of(fn, repeat: int) -> float:
@@ -137,15 +142,23 @@ def measure(task: str, repeat: int) -> dict:
 
 
 def in_child(task: str, allocator: str, repeat: int) -> dict:
-    """:func:`measure` of ``task`` in a child process under ``allocator``."""
+    """:func:`measure` of ``task`` in a child process under ``allocator`` (two children at
+    once for :data:`SIDE_BY_SIDE`, their mean time)."""
     env = tcmalloc_environment() if allocator == "tcmalloc" else glibc_environment()
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", task,
-                          "--repeat", str(repeat)], env=env, capture_output=True, text=True,
-                         check=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    if result["allocator"] != allocator:
-        raise RuntimeError(f"the child meant for {allocator} ran under {result['allocator']}")
-    return result
+    measured = "classifier loop, 1 thread" if task == SIDE_BY_SIDE else task
+    children = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", measured,
+                                  "--repeat", str(repeat)], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True)
+                for _ in range(2 if task == SIDE_BY_SIDE else 1)]
+    results = []
+    for child in children:
+        out, _ = child.communicate()
+        if child.returncode:
+            raise RuntimeError(f"the child for {measured!r} under {allocator} failed")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    if any(result["allocator"] != allocator for result in results):
+        raise RuntimeError(f"a child meant for {allocator} ran under another allocator")
+    return {**results[0], "s": sum(result["s"] for result in results) / len(results)}
 
 
 def compare(task: str, *, rounds: int, repeat: int) -> dict[str, dict]:
@@ -178,14 +191,15 @@ def main() -> None:
 
     print(f"{os.cpu_count()} CPUs, torch {torch.__version__}; fastest of {args.rounds} turns "
           f"per allocator, each the fastest of {args.repeat} calls in a child process")
-    print(f"{'work':<24} {'gain':>6} {'tcmalloc s':>11} {'glibc s':>9} {'max |dP|':>9}")
+    width = max(len(task) for task in args.only)
+    print(f"{'work':<{width}} {'gain':>6} {'tcmalloc s':>11} {'glibc s':>9} {'max |dP|':>9}")
     for task in args.only:
         best = compare(task, rounds=args.rounds, repeat=args.repeat)
         glibc, tcmalloc = best["glibc"], best["tcmalloc"]
         diff = ""
         if "p" in glibc:
             diff = f"{max(abs(a - b) for a, b in zip(glibc['p'], tcmalloc['p'], strict=True)):.1e}"
-        print(f"{task:<24} {glibc['s'] / tcmalloc['s']:>5.2f}x {tcmalloc['s']:>11.4f} "
+        print(f"{task:<{width}} {glibc['s'] / tcmalloc['s']:>5.2f}x {tcmalloc['s']:>11.4f} "
               f"{glibc['s']:>9.4f} {diff:>9}")
 
 
