@@ -406,6 +406,26 @@ def test_gpu_benchmark_script_runs_its_quick_check():
         assert section in done.stdout, section
 
 
+def test_allocator_benchmark_gives_the_same_p_ai_under_both_allocators():
+    # benchmarks/allocator.py runs each allocator in its own child (and refuses a child that
+    # ran under the other one); the allocator must not change a bit of P(AI).
+    import subprocess
+    import sys
+
+    from artifactnet_core.allocator import tcmalloc_library
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "allocator.py"
+    done = subprocess.run([sys.executable, str(script), "--only", "predict auto, width 16",
+                           "--rounds", "1", "--repeat", "1"], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    if tcmalloc_library() is None:
+        assert "no tcmalloc" in done.stdout
+        return
+    row = next(line for line in done.stdout.splitlines() if line.startswith("predict auto"))
+    assert row.split()[-1] == "0.0e+00", row  # max |dP| between the two children
+
+
 @pytest.mark.parametrize(("machine", "onednn", "amx", "setting", "expected"), [
     ("x86_64", True, True, "", True),      # AMX: bfloat16 ~6x the float32 matmul rate
     ("x86_64", True, False, "", False),    # AVX-512 BF16 alone: slower than float32
