@@ -22,7 +22,8 @@ export OMP_WAIT_POLICY ?= PASSIVE
 # tcmalloc (Debian's libtcmalloc-minimal4, which sysdeps installs) in place of glibc's malloc for
 # the Python processes started here and everything they start (notebook kernels, workers): glibc
 # returns every block over 32 MB to the kernel on free, so each full-resolution map of a chunk is
-# page-faulted in afresh; tcmalloc reuses it. Same bits, faster (artifactnet_core/allocator.py;
+# page-faulted in afresh; tcmalloc reuses it. Same bits; scoring ran 1.4x faster on 2 cores, a
+# whole laptop run (two processes at once) not measurably (artifactnet_core/allocator.py;
 # `make speed` prints the ratio). No library, or ARTIFACTNET_TCMALLOC=0: glibc's malloc.
 # Expanded when a recipe runs, so after venv and sysdeps.
 RUN = $(shell $(PY) -m artifactnet_core.allocator 2>/dev/null) $(PY)

@@ -336,16 +336,17 @@ def allocators(config: ArtifactNetConfig, args: argparse.Namespace) -> None:
     """``predict auto`` under tcmalloc and under glibc's malloc, each in a child process
     (``benchmarks/allocator.py``: synthetic music, random weights of this width)."""
     task = f"predict auto, width {config.unet_base_width}"
-    if malloc_in_use() != "tcmalloc" or tcmalloc_environment() is None:
-        print(f"\nallocator: {malloc_in_use()} (make speed runs under tcmalloc where "
+    mine, installed = malloc_in_use(), tcmalloc_environment() is not None
+    if mine != "tcmalloc" or not installed:
+        print(f"\nallocator: {mine} (make speed runs under tcmalloc where "
               "libtcmalloc-minimal4 is installed)")
-    if tcmalloc_environment() is None or task not in allocator_bench.TASKS:
+    if not installed or task not in allocator_bench.TASKS:
         return
     best = allocator_bench.compare(task, rounds=args.rounds, repeat=1)
     glibc, tcmalloc = best["glibc"]["s"], best["tcmalloc"]["s"]
     print(f"\nallocator, {task}: tcmalloc {glibc / tcmalloc:.2f}x faster than glibc malloc "
           f"({tcmalloc:.3f} vs {glibc:.3f} s/chunk, each in a child process; this run: "
-          f"{malloc_in_use()})")
+          f"{mine})")
 
 
 def one_pass(model: ArtifactNet, chunks: torch.Tensor) -> torch.Tensor:
