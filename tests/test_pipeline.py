@@ -325,3 +325,46 @@ def test_interactive_explorer_reruns_on_every_change(tiny_bench, monkeypatch):
     clip_dd.value = other_clip
     assert calls[-1][0] == other_clip and len(calls) == 4  # one redraw, not one per dropdown
     assert gen_dd.value in [v for _, v in gen_dd.options]
+
+
+def test_classifier_epochs_benchmark_keeps_a_cut_only_where_validation_shows_no_cost():
+    # benchmarks/classifier_epochs.py: shorter classifier recipes validate the same share of
+    # their last epochs, and a cut is kept only where every paired interval stays within the
+    # tie margin; an interval wholly below 0 rejects it; anything else cannot be resolved.
+    import importlib.util
+    from pathlib import Path
+
+    import pandas as pd
+
+    from artifactnet_core.profiles import get_profile
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "classifier_epochs.py"
+    spec = importlib.util.spec_from_file_location("classifier_epochs", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    laptop = get_profile("laptop")
+    assert laptop.classifier.validate_last is not None
+    for epochs in (4, 6, 8, laptop.classifier.epochs):
+        cut = bench.with_epochs(laptop, epochs).classifier
+        assert cut.epochs == epochs
+        share = laptop.classifier.validate_last / laptop.classifier.epochs
+        assert epochs * share <= cut.validate_last < epochs * share + 1
+        assert dataclasses.replace(cut, epochs=laptop.classifier.epochs,
+                                   validate_last=laptop.classifier.validate_last
+                                   ) == laptop.classifier
+    every = dataclasses.replace(laptop, classifier=dataclasses.replace(laptop.classifier,
+                                                                       validate_last=None))
+    assert bench.with_epochs(every, 6).classifier.validate_last is None
+
+    def rows(*intervals):
+        return pd.DataFrame([{"objective": f"o{i}", "delta": (lo + hi) / 2, "lo": lo, "hi": hi}
+                             for i, (lo, hi) in enumerate(intervals)])
+
+    tie = pipeline.SELECTION_TIE
+    assert bench.cut_verdict(rows((-tie, 0.01), (0.0, 0.0)), n_tracks=72).startswith(
+        "a candidate cut")
+    assert bench.cut_verdict(rows((-0.03, -0.001), (-0.001, 0.02)), n_tracks=72).startswith(
+        "rejected: worse on validation for o0")
+    verdict = bench.cut_verdict(rows((-0.02, 0.0), (-0.001, 0.02)), n_tracks=72)
+    assert verdict.startswith("not resolvable at n = 72") and "o0" in verdict

@@ -345,18 +345,25 @@ def train_detector(data: BenchData, profile: Profile | str, *, objective: str = 
     return run
 
 
-def selection_score(detector: DetectorRun) -> dict[str, float]:
-    """Per-track validation ROC-AUC on unseen generators: the real validation tracks against the
-    validation family's regenerations (every validation regeneration when no family was kept
-    out), WAV versions, each track scored by the median over its clips as ``detect`` does.
-    Returns ``{"selection_auc", "n_val_tracks"}``."""
+def selection_items(detector: DetectorRun) -> pd.DataFrame:
+    """The validation items every choice of a detector or recipe is made on, one row per track
+    and generator (:func:`~artifactnet_core.experiments.evaluation.track_scores`): the real
+    validation tracks against the validation family's regenerations (every validation
+    regeneration when no family was kept out), WAV versions, each scored by the median over its
+    clips as ``detect`` does."""
     from artifactnet_core.experiments.evaluation import track_scores
 
     val = detector.val_scores
     val = val[val["version"] == "wav"] if "version" in val else val
     if val["validation_family"].any():
         val = val[(val["label"] == "real") | val["validation_family"]]
-    tracks = track_scores(val)
+    return track_scores(val)
+
+
+def selection_score(detector: DetectorRun) -> dict[str, float]:
+    """Per-track validation ROC-AUC on unseen generators (:func:`selection_items`).
+    Returns ``{"selection_auc", "n_val_tracks"}``."""
+    tracks = selection_items(detector)
     return {"selection_auc": roc_auc((tracks["label"] == "ai").to_numpy(),
                                      tracks["p_ai"].to_numpy()),
             "n_val_tracks": int(tracks["track_id"].nunique())}
