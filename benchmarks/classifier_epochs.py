@@ -20,7 +20,7 @@ not to cost validation AUC beyond :data:`~artifactnet_core.experiments.pipeline.
     python benchmarks/classifier_epochs.py --timings notebooks/timings/laptop.json
 
 Needs the profile's benchmark, UNets and training maps in ``ARTIFACTNET_CACHE`` (``make
-reproduce`` builds them; without them this trains them first, about half an hour for laptop).
+reproduce`` builds them; without them this trains them first, about an hour for laptop on one thread).
 The shorter recipes' classifiers are cached beside the run's under their own keys and charged to
 the ledger as ``classifier_epochs``, not to a notebook. ``--threads 1`` (the default) trains as
 each of the laptop run's two workers does.
@@ -83,17 +83,17 @@ def main() -> None:
 
     rows = []
     for objective in pipeline.SELECTION_OBJECTIVES:
-        reference = None
+        ref_items = ref_seconds = None  # the profile's recipe: the first of the loop
         for epochs in [full, *sorted(set(args.epochs) - {full}, reverse=True)]:
             det = pipeline.train_detector(data, with_epochs(profile, epochs),
                                           objective=objective, seed=args.seed, progress=False)
             items = pipeline.selection_items(det)
             score = pipeline.selection_score(det)
-            if reference is None:
-                reference = (items, det.timings["classifier_s"])
-            diff = ev.paired_auc_difference(items, reference[0], n_boot=args.n_boot,
+            if ref_items is None:
+                ref_items, ref_seconds = items, det.timings["classifier_s"]
+            diff = ev.paired_auc_difference(items, ref_items, n_boot=args.n_boot,
                                             seed=args.seed)
-            ratio = det.timings["classifier_s"] / reference[1]
+            ratio = det.timings["classifier_s"] / ref_seconds
             rows.append({"objective": objective, "epochs": epochs,
                          "validate_last": det.classifier_recipe.validate_last,
                          "selection_auc": score["selection_auc"],
@@ -149,6 +149,7 @@ def cut_verdict(cut: pd.DataFrame, *, n_tracks: int) -> str:
                 f"{pipeline.SELECTION_TIE} (worst {where})")
     return (f"not resolvable at n = {n_tracks} validation tracks (worst {where}): the profile's "
             f"recipe stays")
+
 
 if __name__ == "__main__":
     main()
