@@ -251,6 +251,10 @@ def test_records_keep_each_profiles_column(tmp_path, monkeypatch):
     assert note.startswith("2 CPU cores (Xeon), `runner run --profile laptop --seed 0 --jobs 2` "
                            "from an empty cache, 1 notebook, 2 at a time")
     assert note.endswith("the whole run took 1 h 30 min (2026-12-06 04:36 UTC, commit abc1234)")
+    # A newer record also names its training precision and allocator; an older one (above)
+    # reads as it always did.
+    assert report.run_note({**laptop_run, "training_precision": "bf16", "allocator": "tcmalloc"}
+                           ).startswith("2 CPU cores (Xeon, bf16 training, tcmalloc), `runner run")
 
     readme = tmp_path / "README.md"
     readme.write_text(f"{START}\nold\n{END}\n{report.COSTS_START}\nold\n{report.COSTS_END}\n")
@@ -282,6 +286,14 @@ def test_run_record_names_the_machine_and_the_commit(tmp_path):
     assert json.loads((tmp_path / "run_smoke.json").read_text()) == record
     assert record["wall_s"] == 12.3 and record["cores"] == os.cpu_count() and record["cpu"]
     assert record["commit"]  # the tests run in a git checkout
+    # What sets a run's pace beside the CPU model: the precision it trains in (bfloat16 only
+    # where fast) and the allocator of its processes; both as this process sees them.
+    from artifactnet_core.allocator import malloc_in_use
+    from artifactnet_core.runtime import resolve_device, training_precision
+
+    assert record["training_precision"] == training_precision(resolve_device(None))
+    assert record["training_precision"] in ("fp32", "bf16")
+    assert record["allocator"] == malloc_in_use()
 
 
 def test_compare_figures_flags_what_leaves_the_committed_interval(tmp_path, capsys):

@@ -300,7 +300,11 @@ def run_note(run: Mapping, *, overlap: bool = True) -> str:
     command, the cache it started from, the notebooks at a time (``overlap``: with what that
     means for the timings table) and the whole call's wall time."""
     cores = run.get("cores")
-    machine = f"{cores} CPU cores ({run.get('cpu', 'CPU')})" if cores else run.get("cpu", "?")
+    # Records from before 2026-12-07 name neither the training precision nor the allocator.
+    setup = ", ".join([run.get("cpu", "CPU")] + [
+        f"{run[key]}{suffix}" for key, suffix in (("training_precision", " training"),
+                                                   ("allocator", "")) if run.get(key)])
+    machine = f"{cores} CPU cores ({setup})" if cores else setup
     jobs = int(run.get("jobs", 1))
     command = f"`runner run --profile {run['profile']} --seed {run.get('seed', 0)}" + \
         (f" --jobs {jobs}`" if jobs > 1 else "`")
