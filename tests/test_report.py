@@ -255,6 +255,8 @@ def test_records_keep_each_profiles_column(tmp_path, monkeypatch):
     # reads as it always did.
     assert report.run_note({**laptop_run, "training_precision": "bf16", "allocator": "tcmalloc"}
                            ).startswith("2 CPU cores (Xeon, bf16 training, tcmalloc), `runner run")
+    assert report.run_note({**laptop_run, "gpu": "NVIDIA H100", "training_precision": "bf16"}
+                           ).startswith("2 CPU cores (Xeon, NVIDIA H100 GPU, bf16 training), ")
 
     readme = tmp_path / "README.md"
     readme.write_text(f"{START}\nold\n{END}\n{report.COSTS_START}\nold\n{report.COSTS_END}\n")
@@ -294,6 +296,7 @@ def test_run_record_names_the_machine_and_the_commit(tmp_path):
     assert record["training_precision"] == training_precision(resolve_device(None))
     assert record["training_precision"] in ("fp32", "bf16")
     assert record["allocator"] == malloc_in_use()
+    assert ("gpu" in record) == (resolve_device(None).type == "cuda")
 
 
 def test_compare_figures_flags_what_leaves_the_committed_interval(tmp_path, capsys):

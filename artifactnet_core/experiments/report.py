@@ -300,9 +300,10 @@ def run_note(run: Mapping, *, overlap: bool = True) -> str:
     command, the cache it started from, the notebooks at a time (``overlap``: with what that
     means for the timings table) and the whole call's wall time."""
     cores = run.get("cores")
-    # Records from before 2026-12-07 name neither the training precision nor the allocator.
+    # Records from before 2026-12-07 name no GPU, training precision or allocator.
     setup = ", ".join([run.get("cpu", "CPU")] + [
-        f"{run[key]}{suffix}" for key, suffix in (("training_precision", " training"),
+        f"{run[key]}{suffix}" for key, suffix in (("gpu", " GPU"),
+                                                   ("training_precision", " training"),
                                                    ("allocator", "")) if run.get(key)])
     machine = f"{cores} CPU cores ({setup})" if cores else setup
     jobs = int(run.get("jobs", 1))

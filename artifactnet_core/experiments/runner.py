@@ -183,7 +183,7 @@ def write_summary(output_dir: Path, profile: str) -> list[dict]:
 
 def host() -> dict:
     """The machine a run measures: CPU model (``/proc/cpuinfo``, else :mod:`platform`),
-    logical cores, the precision training runs in on the run's device
+    logical cores, the GPU where training runs on one, the precision training runs in on the run's device
     (:func:`~artifactnet_core.runtime.training_precision`: bfloat16 on an x86 CPU with AMX,
     float32 on most others; the laptop run took 76 min on 2 cores of the one and 126 min on 2
     of the other, ``benchmarks/README.md``) and the allocator
@@ -199,9 +199,14 @@ def host() -> dict:
         names = [line.split(":", 1)[1].strip() for line in info.read_text().splitlines()
                  if line.startswith("model name")]
         cpu = names[0] if names else cpu
-    return {"cpu": cpu, "cores": os.cpu_count(),
-            "training_precision": training_precision(resolve_device(None)),
-            "allocator": malloc_in_use()}
+    device = resolve_device(None)
+    gpu = {}
+    if device.type == "cuda":
+        import torch
+
+        gpu = {"gpu": torch.cuda.get_device_name(device)}
+    return {"cpu": cpu, "cores": os.cpu_count(), **gpu,
+            "training_precision": training_precision(device), "allocator": malloc_in_use()}
 
 
 def source_commit() -> str | None:
