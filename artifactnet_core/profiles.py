@@ -104,8 +104,8 @@ PROFILES: dict[str, Profile] = {
         unet=UNetRecipe(base_width=16, steps=400, batch_size=8, crop_bins=256, crop_frames=64),
         # The kept epoch is one of the last 4 (13 of the 15 classifiers of the laptop run
         # validated on all 12 kept one of those anyway): a third of the validation passes.
-        # Fewer epochs cost validation AUC (benchmarks/classifier_epochs.py: 6 epochs rejected,
-        # 8 not resolvable at 72 validation tracks), so 12 stays.
+        # Fewer epochs: 4 and 6 lost validation AUC, 8 was not resolvable at 72 validation
+        # tracks (benchmarks/classifier_epochs.py), so 12 stays.
         classifier=ClassifierRecipe(epochs=12, batch_size=32, crop_frames=128,
                                     validate_last=4),
         spectttra=SpecTTTraBudget(size="reduced", epochs=12, batch_size=32),
