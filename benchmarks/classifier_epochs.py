@@ -20,7 +20,8 @@ not to cost validation AUC beyond :data:`~artifactnet_core.experiments.pipeline.
     python benchmarks/classifier_epochs.py --timings notebooks/timings/laptop.json
 
 Needs the profile's benchmark, UNets and training maps in ``ARTIFACTNET_CACHE`` (``make
-reproduce`` builds them; without them this trains them first, about an hour for laptop on one thread).
+reproduce`` builds them; without them this trains them first, about an hour for laptop on one
+thread).
 The shorter recipes' classifiers are cached beside the run's under their own keys and charged to
 the ledger as ``classifier_epochs``, not to a notebook. ``--threads 1`` (the default) trains as
 each of the laptop run's two workers does.

@@ -183,10 +183,10 @@ def write_summary(output_dir: Path, profile: str) -> list[dict]:
 
 def host() -> dict:
     """The machine a run measures: CPU model (``/proc/cpuinfo``, else :mod:`platform`),
-    logical cores, the GPU where training runs on one, the precision training runs in on the run's device
-    (:func:`~artifactnet_core.runtime.training_precision`: bfloat16 on an x86 CPU with AMX,
-    float32 on most others; the laptop run took 76 min on 2 cores of the one and 126 min on 2
-    of the other, ``benchmarks/README.md``) and the allocator
+    logical cores, the GPU where training runs on one, the precision training runs in on the
+    run's device (:func:`~artifactnet_core.runtime.training_precision`: bfloat16 on an x86 CPU
+    with AMX, float32 on most others; the laptop run took 76 min on 2 cores of the one and
+    126 min on 2 of the other, ``benchmarks/README.md``) and the allocator
     (:func:`~artifactnet_core.allocator.malloc_in_use`)."""
     import platform
 
